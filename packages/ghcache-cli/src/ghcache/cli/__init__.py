@@ -1,0 +1,3 @@
+"""ghcache cli."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,190 @@
+"""The disk store: one JSON file per entry in one directory, shared by processes.
+
+Writes go to a temp file in the same directory and are renamed into place, so
+readers never see a torn entry.  Anything unreadable is a miss and is removed.
+Expired entries stay for stale use; only eviction (least recently used first,
+by access time, which reads set explicitly) removes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from ghcache.core.entry import CorruptEntry, Entry
+from ghcache.core.stats import Stats
+
+ENTRY_PREFIX = "gh_api_"
+ENTRY_SUFFIX = ".json"
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+EVICT_TO_FRACTION = 0.9
+
+
+class CacheDirError(OSError):
+    """The cache directory cannot be created or written."""
+
+
+def ensure_cache_dir(directory: Path) -> Path:
+    """Create ``directory`` (mode 0700) or tighten an existing one we own."""
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = directory.stat()
+        if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) != 0o700:
+            directory.chmod(0o700)
+    except OSError as exc:
+        raise CacheDirError(f"cannot use cache directory {directory}: {exc.strerror}") from None
+    return directory
+
+
+class DiskStore:
+    def __init__(self, directory: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.directory = Path(directory)
+        self.max_bytes = max_bytes
+        self.stats = Stats(self.directory)
+
+    def path_for(self, key: str) -> Path:
+        return self.directory / f"{ENTRY_PREFIX}{key}{ENTRY_SUFFIX}"
+
+    def read(self, key: str) -> Entry | None:
+        """The verified entry for ``key``, or None (missing, or corrupt and now removed)."""
+        path = self.path_for(key)
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        try:
+            entry = Entry.from_bytes(raw)
+            if entry.key != key:
+                raise CorruptEntry("entry stored under another key")
+        except CorruptEntry:
+            self._drop_corrupt(path)
+            return None
+        with contextlib.suppress(OSError):
+            # Access time drives LRU eviction; mounts with relatime would not update it.
+            os.utime(path, (time.time(), os.stat(path).st_mtime))
+        return entry
+
+    def write(self, entry: Entry) -> None:
+        """Store ``entry`` atomically, then evict if the store is over budget."""
+        ensure_cache_dir(self.directory)
+        path = self.path_for(entry.key)
+        data = entry.to_bytes()
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise CacheDirError(f"cannot write to cache directory {self.directory}: {exc.strerror}") from None
+        if self._over_budget(len(data)):
+            self.evict()
+
+    def delete(self, key: str) -> bool:
+        try:
+            self.path_for(key).unlink()
+        except OSError:
+            return False
+        return True
+
+    def paths(self) -> Iterator[Path]:
+        try:
+            with os.scandir(self.directory) as found:
+                for item in found:
+                    if item.name.startswith(ENTRY_PREFIX) and item.name.endswith(ENTRY_SUFFIX):
+                        yield Path(item.path)
+        except OSError:
+            return
+
+    def entries(self) -> Iterator[Entry]:
+        """Every readable entry; corrupt files met on the way are removed."""
+        for path in self.paths():
+            key = path.name[len(ENTRY_PREFIX) : -len(ENTRY_SUFFIX)]
+            entry = self.read(key)
+            if entry is not None:
+                yield entry
+
+    def disk_usage(self) -> tuple[int, int]:
+        """(number of entry files, total bytes)."""
+        count = total = 0
+        for path in self.paths():
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size
+                count += 1
+        return count, total
+
+    def clear(self) -> int:
+        removed = 0
+        for path in self.paths():
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+        return removed
+
+    def prune(self, *, now: float, max_stale: float) -> int:
+        """Remove corrupt entries and those expired for longer than ``max_stale``."""
+        removed = 0
+        for path in list(self.paths()):
+            key = path.name[len(ENTRY_PREFIX) : -len(ENTRY_SUFFIX)]
+            entry = self.read(key)
+            if entry is None:
+                removed += 1
+            elif now - entry.stored_at > entry.ttl + max_stale:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed += 1
+        self._remove_orphan_temps(now)
+        return removed
+
+    def evict(self) -> int:
+        """Remove least recently used entries until the store is under budget."""
+        files: list[tuple[float, int, Path]] = []
+        total = 0
+        for path in self.paths():
+            with contextlib.suppress(OSError):
+                info = path.stat()
+                files.append((info.st_atime, info.st_size, path))
+                total += info.st_size
+        if total <= self.max_bytes:
+            return 0
+        target = int(self.max_bytes * EVICT_TO_FRACTION)
+        evicted = 0
+        for _, size, path in sorted(files):
+            if total <= target:
+                break
+            with contextlib.suppress(OSError):
+                path.unlink()
+                total -= size
+                evicted += 1
+        self.stats.add(evictions=evicted)
+        return evicted
+
+    def _over_budget(self, written: int) -> bool:
+        # A full scan per write would make puts O(entries): scan when this write
+        # alone is large, else on one write in 64 at random (a soft bound).
+        if written * 64 >= self.max_bytes:
+            return True
+        return os.urandom(1)[0] < 4
+
+    def _drop_corrupt(self, path: Path) -> None:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        self.stats.add(corrupt_dropped=1)
+
+    def _remove_orphan_temps(self, now: float) -> None:
+        # Temp files left by killed writers: anything older than a minute.
+        try:
+            with os.scandir(self.directory) as found:
+                for item in found:
+                    if item.name.startswith(".") and item.name.endswith(".tmp"):
+                        with contextlib.suppress(OSError):
+                            if now - item.stat().st_mtime > 60:
+                                os.unlink(item.path)
+        except OSError:
+            return

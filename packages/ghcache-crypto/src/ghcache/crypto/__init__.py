@@ -1,0 +1,3 @@
+"""ghcache crypto."""
+
+__version__ = "0.1.0"

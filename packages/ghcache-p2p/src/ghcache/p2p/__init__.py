@@ -1,0 +1,3 @@
+"""ghcache p2p."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""ghcache validate."""
+
+__version__ = "0.1.0"
