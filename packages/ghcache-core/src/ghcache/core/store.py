@@ -82,7 +82,9 @@ class DiskStore:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-            raise CacheDirError(f"cannot write to cache directory {self.directory}: {exc.strerror}") from None
+            raise CacheDirError(
+                f"cannot write to cache directory {self.directory}: {exc.strerror}"
+            ) from None
         if self._over_budget(len(data)):
             self.evict()
 

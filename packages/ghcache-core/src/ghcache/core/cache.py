@@ -1,0 +1,161 @@
+"""The documented Python API: ``GitHubAPICache`` and ``get_global_cache()``.
+
+``cache.get("gh_api", "repos/o/r", ())`` reads the same entry that
+``ghcache api repos/o/r`` stores, so scripts and the CLI share one cache.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ghcache.core.config import Settings
+from ghcache.core.entry import Entry
+from ghcache.core.hosts import resolve_host, token_from_env
+from ghcache.core.keys import CacheRequest
+from ghcache.core.scope import build_request
+from ghcache.core.stats import summarize
+from ghcache.core.store import DiskStore, ensure_cache_dir
+
+DEFAULT_NAMESPACE = "gh_api"
+
+
+class GitHubAPICache:
+    def __init__(
+        self,
+        cache_dir: str | Path | None = None,
+        enable_p2p: bool = True,
+        p2p_listen_port: int = 9100,
+        default_ttl: int = 300,
+        *,
+        max_bytes: int | None = None,
+        max_stale: int | None = None,
+        bootstrap_peers: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        if default_ttl < 0:
+            raise ValueError(f"default_ttl must not be negative, got {default_ttl}")
+        defaults = Settings.from_env({})
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else defaults.cache_dir
+        self.enable_p2p = enable_p2p
+        self.p2p_listen_port = p2p_listen_port
+        self.default_ttl = default_ttl
+        self.max_stale = defaults.max_stale if max_stale is None else max_stale
+        self.bootstrap_peers = tuple(bootstrap_peers)
+        self._env = env
+        ensure_cache_dir(self.cache_dir)
+        self.store = DiskStore(self.cache_dir, max_bytes=max_bytes or defaults.max_bytes)
+        self.hits = 0
+        self.misses = 0
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"GitHubAPICache(cache_dir={str(self.cache_dir)!r}, default_ttl={self.default_ttl})"
+
+    def request_for(self, namespace: str, endpoint: str, args: Sequence[Any] = ()) -> CacheRequest:
+        """The cache request for a ``(namespace, endpoint, args)`` triple.
+
+        The plain ``("gh_api", endpoint, ())`` form is keyed exactly like a GET of
+        that endpoint; other namespaces and arguments become part of the key.
+        """
+        host = resolve_host(None, self._env)
+        token, _ = token_from_env(host, self._env)
+        url = endpoint if "://" in endpoint else host.rest_url + endpoint.lstrip("/")
+        request = build_request("GET", url, host, token=token)
+        if request is None:  # pragma: no cover - GET is always cacheable
+            raise ValueError(f"cannot cache {endpoint!r}")
+        if namespace != DEFAULT_NAMESPACE or args:
+            extra = json.dumps({"namespace": namespace, "args": [str(a) for a in args]})
+            request = CacheRequest(
+                base_url=request.base_url,
+                method=request.method,
+                path=request.path,
+                query=request.query,
+                body=extra,
+                scope=request.scope,
+            )
+        return request
+
+    def put(
+        self,
+        namespace: str,
+        data: Any,
+        endpoint: str,
+        args: Sequence[Any] = (),
+        ttl: float | None = None,
+    ) -> str:
+        """Store JSON-serialisable ``data``; returns the entry's key."""
+        request = self.request_for(namespace, endpoint, args)
+        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        entry = Entry(
+            key=request.key,
+            scope=request.scope,
+            method="GET",
+            url=request.url,
+            stored_at=time.time(),
+            ttl=self.default_ttl if ttl is None else ttl,
+            status=200,
+            headers=[("Content-Type", "application/json; charset=utf-8")],
+            body=body,
+            data=data,
+        )
+        self.store.write(entry)
+        return entry.key
+
+    def get(self, namespace: str, endpoint: str, args: Sequence[Any] = ()) -> Any:
+        """Fresh data for the triple, or None."""
+        entry = self._read(namespace, endpoint, args)
+        if entry is not None and entry.is_fresh(time.time()):
+            self._count(hit=True)
+            return entry.data
+        self._count(hit=False)
+        return None
+
+    def get_stale(self, namespace: str, endpoint: str, args: Sequence[Any] = ()) -> Any:
+        """Any stored data for the triple, fresh or not, within the max-stale bound."""
+        entry = self._read(namespace, endpoint, args)
+        if entry is None or time.time() - entry.stored_at > entry.ttl + self.max_stale:
+            return None
+        return entry.data
+
+    def stats(self) -> dict[str, Any]:
+        summary = summarize(self.store.stats.read())
+        summary["entries"], summary["bytes"] = self.store.disk_usage()
+        return summary
+
+    def _read(self, namespace: str, endpoint: str, args: Sequence[Any]) -> Entry | None:
+        return self.store.read(self.request_for(namespace, endpoint, args).key)
+
+    def _count(self, *, hit: bool) -> None:
+        with self._lock:
+            if hit:
+                self.hits += 1
+            else:
+                self.misses += 1
+        self.store.stats.add(**({"hits": 1} if hit else {"misses": 1}))
+
+
+_global: GitHubAPICache | None = None
+_global_lock = threading.Lock()
+
+
+def get_global_cache() -> GitHubAPICache:
+    """The process-wide cache configured from the environment (raises ConfigError on bad values)."""
+    global _global
+    with _global_lock:
+        if _global is None:
+            settings = Settings.from_env()
+            _global = GitHubAPICache(
+                cache_dir=settings.cache_dir,
+                enable_p2p=settings.enable_p2p,
+                p2p_listen_port=settings.listen_port,
+                default_ttl=settings.default_ttl,
+                max_bytes=settings.max_bytes,
+                max_stale=settings.max_stale,
+                bootstrap_peers=settings.bootstrap_peers,
+            )
+        return _global
