@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from ghcache.core.entry import Entry
 from ghcache.core.hosts import resolve_host, token_from_env
 from ghcache.core.policy import Action, Options, before_request, storable_ttl
