@@ -87,8 +87,40 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def build(session: nox.Session) -> None:
-    """Build sdists and wheels of all five packages into dist/."""
+    """Build sdists and wheels of all five packages into dist/, with a wheelhouse of their
+    dependencies, then prove a fresh venv installs ghcache-cli[p2p] and ghcache-validate
+    from dist/ alone (``pip install --no-index --find-links dist``)."""
     session.install("build>=1.0")
-    shutil.rmtree(ROOT / "dist", ignore_errors=True)
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
     for name in PACKAGES:
-        session.run("python", "-m", "build", "--outdir", "dist", f"packages/{name}")
+        session.run("python", "-m", "build", "--outdir", str(dist), f"packages/{name}")
+    session.run(
+        "python",
+        "-m",
+        "pip",
+        "wheel",
+        "--quiet",
+        "--wheel-dir",
+        str(dist),
+        "--find-links",
+        str(dist),
+        "ghcache-cli[p2p]",
+        "ghcache-validate",
+    )
+    fresh = Path(session.create_tmp()) / "fresh-venv"
+    shutil.rmtree(fresh, ignore_errors=True)
+    session.run("python", "-m", "venv", str(fresh))
+    session.run(
+        str(fresh / "bin" / "pip"),
+        "install",
+        "--quiet",
+        "--no-index",
+        "--find-links",
+        str(dist),
+        "ghcache-cli[p2p]",
+        "ghcache-validate",
+        external=True,
+    )
+    session.run(str(fresh / "bin" / "ghcache"), "--version", external=True)
+    session.run(str(fresh / "bin" / "ghcache-validate"), "--help", external=True, silent=True)
