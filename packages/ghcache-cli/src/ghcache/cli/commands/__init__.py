@@ -1,0 +1,41 @@
+"""The built-in commands besides ``api``, and what they share."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from ghcache.core.config import Settings
+from ghcache.core.hosts import ApiHost
+from ghcache.core.store import DiskStore
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The effective settings; a bad variable raises ``ConfigError`` (shown as one line)."""
+    return Settings.from_env(env)
+
+
+def open_store(settings: Settings) -> DiskStore:
+    return DiskStore(settings.cache_dir, max_bytes=settings.max_bytes)
+
+
+class EndpointError(ValueError):
+    """An endpoint that cannot be turned into a URL (e.g. placeholders without a repo)."""
+
+
+def endpoint_url(endpoint: str, host: ApiHost, env: Mapping[str, str] | None = None) -> str:
+    """The URL ``ghcache api ENDPOINT`` would GET: REST base + path, placeholders filled."""
+    from ghcache.cli.fastpath import fill_placeholders
+
+    env = os.environ if env is None else env
+    endpoint = endpoint.strip()
+    if not endpoint:
+        raise EndpointError("empty endpoint")
+    if endpoint.startswith(("http://", "https://")):
+        return endpoint
+    if endpoint == "graphql":
+        raise EndpointError("graphql needs a query; use `ghcache api graphql -f query=...`")
+    filled = fill_placeholders(endpoint, env)
+    if filled is None:
+        raise EndpointError(f"cannot fill the placeholders in {endpoint!r}: set GH_REPO=OWNER/REPO")
+    return host.rest_url + filled.removeprefix("/")

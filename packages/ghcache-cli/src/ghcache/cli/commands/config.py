@@ -1,0 +1,110 @@
+"""``ghcache config``: the effective configuration and where each value came from.
+
+Secrets are reported only as present or absent, with their source, never
+their value.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from ghcache.cli.commands import load_settings
+from ghcache.core.config import Settings
+from ghcache.core.hosts import resolve_host, resolve_token
+
+SHARED_SECRET_ENV = "CACHE_SHARED_SECRET"
+
+
+def setting_values(settings: Settings) -> dict[str, Any]:
+    """Each documented variable's effective (parsed) value, JSON-ready."""
+    return {
+        "CACHE_DIR": str(settings.cache_dir),
+        "CACHE_DEFAULT_TTL": settings.default_ttl,
+        "CACHE_MAX_BYTES": settings.max_bytes,
+        "CACHE_MAX_STALE": settings.max_stale,
+        "CACHE_NEGATIVE_TTL": settings.negative_ttl,
+        "CACHE_ENABLE_P2P": settings.enable_p2p,
+        "CACHE_LISTEN_PORT": settings.listen_port,
+        "CACHE_LISTEN_ADDR": settings.listen_addr,
+        "CACHE_BOOTSTRAP_PEERS": list(settings.bootstrap_peers),
+        "CACHE_ENABLE_MDNS": settings.enable_mdns,
+        "CACHE_PEER_TIMEOUT_MS": round(settings.peer_timeout * 1000),
+        "CACHE_METRICS_PORT": settings.metrics_port,
+    }
+
+
+def effective_config(hostname: str | None, env: Mapping[str, str]) -> dict[str, Any]:
+    settings = load_settings(env)
+    host = resolve_host(hostname, env)
+    token, token_source = resolve_token(host, env)
+    if hostname is not None:
+        host_source = "--hostname"
+    elif env.get("GITHUB_API_URL", "").strip():
+        host_source = "GITHUB_API_URL"
+    elif env.get("GH_HOST"):
+        host_source = "GH_HOST"
+    else:
+        host_source = "default"
+    secret_present = bool(env.get(SHARED_SECRET_ENV, "").strip())
+    return {
+        "settings": {
+            name: {"value": value, "source": settings.sources.get(name, "default")}
+            for name, value in setting_values(settings).items()
+        },
+        "host": {
+            "hostname": host.hostname,
+            "rest_url": host.rest_url,
+            "graphql_url": host.graphql_url,
+            "source": host_source,
+        },
+        "token": {"present": token is not None, "source": token_source},
+        "shared_secret": {
+            "present": secret_present,
+            "source": SHARED_SECRET_ENV if secret_present else None,
+        },
+    }
+
+
+def show_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(value) if value else "(none)"
+    if value is None:
+        return "(off)"
+    return str(value)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--hostname", help="Show the host and token for this GitHub host.")
+def config(as_json: bool, hostname: str | None) -> None:
+    """Show the effective configuration and where each value came from.
+
+    The token and CACHE_SHARED_SECRET are shown only as present or absent.
+    """
+    report = effective_config(hostname, os.environ)
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    rows = [
+        (name, show_value(item["value"]), item["source"])
+        for name, item in report["settings"].items()
+    ]
+    host = report["host"]
+    rows.append(("host", f"{host['hostname']} ({host['rest_url']})", host["source"]))
+    token = report["token"]
+    rows.append(("token", "present" if token["present"] else "absent", token["source"] or "-"))
+    secret = report["shared_secret"]
+    rows.append(
+        (SHARED_SECRET_ENV, "present" if secret["present"] else "absent", secret["source"] or "-")
+    )
+    width = max(len(name) for name, _, _ in rows)
+    value_width = max(len(value) for _, value, _ in rows)
+    for name, value, source in rows:
+        click.echo(f"{name:<{width}}  {value:<{value_width}}  ({source})")

@@ -1,0 +1,556 @@
+"""Serve a plain ``ghcache api ENDPOINT`` cache hit before click or httpx load.
+
+A whole-process cache hit must cost well under ``gh api --cache``'s time, and
+on this machine even ``ghcache.core``'s stdlib modules cost ~40 ms to import
+(``typing``, ``dataclasses``, ``subprocess``, ``urllib.parse``, ``pathlib``).
+So this module recomputes, with ``json`` and a sha-256 only, exactly what core
+does on a hit: the canonical request and its key (``core.scope.build_request``),
+the entry file (``core.store.DiskStore.read``) and the hit counter
+(``core.stats.Stats.add``).  ``tests/test_fastpath_core_parity.py`` proves each
+piece equal to core's over many inputs, so drift in core fails a test.
+
+The contract is conservative: :func:`serve_hit` answers only when it is sure
+the slow path (the click ``api`` command) would print the same bytes from a
+fresh stored entry; in every other case it returns None and touches nothing,
+and ``entry.main`` hands the arguments to click.  A wrong guess can only cost
+speed (a miss here), never a different answer, because a key here names a
+request whose every keyed part (method, URL, Accept, API version, scope) is
+what the slow path would send.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+
+# ``typing`` costs ~10 ms to import here; annotations are strings, so only the
+# type checker needs these names.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import IO
+
+try:  # the C module itself: hashlib would load OpenSSL (~3 ms) for one digest
+    from _sha256 import sha256
+except ImportError:  # pragma: no cover - Python 3.12+ renamed it
+    from hashlib import sha256
+
+# Mirrors of core constants; the parity tests compare them with core's.
+KEY_SCHEMA = "ghcache-key-v1"
+ENTRY_FORMAT = 1
+ENTRY_PREFIX = "gh_api_"
+ENTRY_SUFFIX = ".json"
+STATS_FILE = "stats.json"
+STATS_LOCK_FILE = ".stats.lock"
+SHARED_SCOPE = "shared"
+IDENTITY_PREFIX = "identity:"
+IDENTITY_PATHS = (
+    "user",
+    "user/",
+    "notifications",
+    "notifications/",
+    "issues",
+    "rate_limit",
+    "installation/",
+    "app",
+    "app/",
+)
+DEFAULT_CACHE_DIR = "~/.cache/github_cli"
+# Settings that core validates on every run: the slow path would fail on a bad
+# value, so the fast path steps aside unless each present value is plainly valid.
+INT_SETTINGS = {
+    "CACHE_DEFAULT_TTL": (0, None),
+    "CACHE_MAX_BYTES": (1, None),
+    "CACHE_MAX_STALE": (0, None),
+    "CACHE_NEGATIVE_TTL": (0, None),
+    "CACHE_LISTEN_PORT": (0, 65535),
+    "CACHE_PEER_TIMEOUT_MS": (0, None),
+    "CACHE_METRICS_PORT": (0, 65535),
+}
+BOOL_SETTINGS = ("CACHE_ENABLE_P2P", "CACHE_ENABLE_MDNS")
+_BOOL_WORDS = {"1", "true", "yes", "on", "0", "false", "no", "off", ""}
+
+NO_FASTPATH_ENV = "GHCACHE_NO_FASTPATH"
+# gh prints for a terminal (colour, pretty JSON) when these say so even on a pipe.
+STYLE_ENV = ("GH_FORCE_TTY", "CLICOLOR_FORCE")
+
+_B32 = "abcdefghijklmnopqrstuvwxyz234567"
+_CID_PREFIX = b"\x01\x55\x12\x20"  # CIDv1, raw codec, sha2-256, 32-byte digest
+_PLACEHOLDER = re.compile(r"(:(owner|repo|branch)\b|\{[a-z]+\})")
+_SAFE_ENDPOINT = re.compile(r"[A-Za-z0-9._~/%:@!$&'()*+,;=?-]+")
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_REPO_PART = re.compile(r"[A-Za-z0-9._-]+")
+_PREVIEW = re.compile(r"[A-Za-z0-9._-]+")
+_KEYED_HEADERS = ("accept", "x-github-api-version")
+
+
+class FastRequest:
+    """A parsed ``api`` call the fast path can answer (plain class: no dataclasses import)."""
+
+    __slots__ = ("accept", "api_version", "endpoint", "hostname", "include", "silent", "ttl")
+
+    def __init__(self) -> None:
+        self.endpoint = ""
+        self.hostname: str | None = None
+        self.accept: str | None = None
+        self.api_version: str | None = None
+        self.ttl: float | None = None
+        self.include = False
+        self.silent = False
+
+
+def parse_api_args(args: list[str]) -> FastRequest | None:
+    """``api ENDPOINT`` with only the supported flags, else None.
+
+    Supported: ``-H/--header`` (Accept and X-GitHub-Api-Version only),
+    ``-p/--preview``, ``--cache DURATION`` (whole h/m/s only), ``--ttl N``,
+    ``--hostname H``, ``-i/--include``, ``--silent``, ``--offline``.
+    """
+    if len(args) < 2 or args[0] != "api":
+        return None
+    request = FastRequest()
+    headers: list[tuple[str, str]] = []
+    previews: list[str] = []
+    endpoint: str | None = None
+    seen: set[str] = set()
+    rest = args[1:]
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        i += 1
+        if not arg.startswith("-") or arg == "-":
+            if endpoint is not None:
+                return None
+            endpoint = arg
+            continue
+        if arg in ("-i", "--include"):
+            request.include = True
+            continue
+        if arg == "--silent":
+            request.silent = True
+            continue
+        if arg == "--offline":
+            continue  # a fresh hit is answered the same offline or not
+        name, eq, value = arg.partition("=")
+        if not eq:
+            if name not in ("-H", "--header", "-p", "--preview", "--cache", "--ttl", "--hostname"):
+                return None
+            if i >= len(rest):
+                return None
+            value = rest[i]
+            i += 1
+        elif not name.startswith("--"):
+            return None  # "-H=..." means something else to click
+        if value.startswith("-"):
+            return None
+        if name in ("-H", "--header"):
+            header_name, colon, header_value = value.partition(":")
+            if not colon:
+                return None
+            headers.append((header_name.strip(), header_value.strip()))
+        elif name in ("-p", "--preview"):
+            for preview in value.split(","):
+                if not _PREVIEW.fullmatch(preview):
+                    return None
+                previews.append(preview)
+        elif name in ("--cache", "--ttl", "--hostname"):
+            if name in seen or (name != "--hostname" and {"--cache", "--ttl"} & seen):
+                return None
+            seen.add(name)
+            if name == "--hostname":
+                if not value or "/" in value.strip().rstrip("/").split("://")[-1]:
+                    return None
+                request.hostname = value
+            else:
+                ttl = parse_duration(value) if name == "--cache" else parse_seconds(value)
+                if ttl is None:
+                    return None
+                request.ttl = ttl
+        else:
+            return None
+    if endpoint is None:
+        return None
+    request.endpoint = endpoint
+    if previews:
+        headers.append(("Accept", preview_accept(previews)))
+    for header_name, header_value in headers:
+        lowered = header_name.lower()
+        if lowered not in _KEYED_HEADERS or not header_value:
+            return None  # other headers change what is sent: the slow path decides
+        if lowered == "accept":
+            if request.accept is not None:
+                return None
+            request.accept = header_value
+        else:
+            if request.api_version is not None:
+                return None
+            request.api_version = header_value
+    return request
+
+
+def preview_accept(names: list[str]) -> str:
+    """gh's Accept header for ``-p`` previews."""
+    first = f"application/vnd.github.{names[0]}-preview+json"
+    return ", ".join([first, *(f"application/vnd.github.{name}-preview" for name in names[1:])])
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds for a gh ``--cache`` duration in whole h/m/s units ("1h", "90s", "1h30m")."""
+    match = _DURATION.fullmatch(text)
+    if not text or match is None:
+        return None
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return float(hours * 3600 + minutes * 60 + seconds)
+
+
+def parse_seconds(text: str) -> float | None:
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return float(int(text))
+
+
+def settings_are_plain(env: Mapping[str, str]) -> bool:
+    """Whether core's ``Settings.from_env`` surely accepts every ``CACHE_*`` value."""
+    for name, (minimum, maximum) in INT_SETTINGS.items():
+        if name not in env:
+            continue
+        value = env[name].strip()
+        if name == "CACHE_METRICS_PORT" and not value:
+            continue
+        if not (value.isascii() and value.isdigit()) or len(value) > 18:
+            return False
+        number = int(value)
+        if number < minimum or (maximum is not None and number > maximum):
+            return False
+    return all(env[name].strip().lower() in _BOOL_WORDS for name in BOOL_SETTINGS if name in env)
+
+
+def cache_dir(env: Mapping[str, str]) -> str:
+    return os.path.expanduser(env.get("CACHE_DIR", "").strip() or DEFAULT_CACHE_DIR)
+
+
+def rest_url(hostname: str | None, env: Mapping[str, str]) -> str:
+    """``ghcache.core.hosts.resolve_host(hostname, env).rest_url``."""
+    host = (hostname or env.get("GH_HOST") or "github.com").strip().lower()
+    if host.startswith(("https://", "http://")):
+        host = host.split("://", 1)[1]
+    host = host.rstrip("/")
+    if host == "github.com":
+        rest = "https://api.github.com/"
+    elif host == "github.localhost":
+        rest = "http://api.github.localhost/"
+    else:
+        rest = f"https://{host}/api/v3/"
+    override = env.get("GITHUB_API_URL", "").strip()
+    if override and hostname is None:
+        rest = override if override.endswith("/") else override + "/"
+    return rest
+
+
+def is_enterprise(hostname: str | None, env: Mapping[str, str]) -> bool:
+    host = (hostname or env.get("GH_HOST") or "github.com").strip().lower()
+    if host.startswith(("https://", "http://")):
+        host = host.split("://", 1)[1]
+    return host.rstrip("/") not in ("github.com", "github.localhost")
+
+
+def env_token(hostname: str | None, env: Mapping[str, str]) -> str | None:
+    """``ghcache.core.hosts.token_from_env``'s token."""
+    if is_enterprise(hostname, env):
+        names = ("GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN")
+    else:
+        names = ("GH_TOKEN", "GITHUB_TOKEN")
+    for name in names:
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def fill_placeholders(endpoint: str, env: Mapping[str, str]) -> str | None:
+    """``{owner}``/``{repo}`` (and ``:owner``/``:repo``) from a plain ``GH_REPO=OWNER/REPO``.
+
+    None when filling needs git (no GH_REPO, ``{branch}``) or any other form.
+    """
+    if not _PLACEHOLDER.search(endpoint):
+        return endpoint
+    parts = env.get("GH_REPO", "").split("/")
+    if len(parts) != 2 or not all(_REPO_PART.fullmatch(part) for part in parts):
+        return None
+    owner, repo = parts
+    values = {":owner": owner, "{owner}": owner, ":repo": repo, "{repo}": repo}
+    unknown = False
+
+    def fill(match: re.Match[str]) -> str:
+        nonlocal unknown
+        text = match.group(0)
+        if text not in values:
+            unknown = True
+            return text
+        return values[text]
+
+    filled = _PLACEHOLDER.sub(fill, endpoint)
+    return None if unknown else filled
+
+
+def is_identity_path(path: str) -> bool:
+    path = path.strip("/")
+    for pattern in IDENTITY_PATHS:
+        if pattern.endswith("/") and (path + "/").startswith(pattern):
+            return True
+        if path == pattern:
+            return True
+    return False
+
+
+def identity_fingerprint(token: str) -> str:
+    import hashlib
+    import hmac
+
+    digest = hmac.new(b"ghcache/identity/v1", token.encode("utf-8"), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
+def cid_for_bytes(data: bytes) -> str:
+    """``ghcache.core.cid.cid_for_bytes`` without base64's import."""
+    raw = _CID_PREFIX + sha256(data).digest()
+    bits = len(raw) * 8
+    chars = -(-bits // 5)
+    number = int.from_bytes(raw, "big") << (chars * 5 - bits)
+    encoded = [_B32[(number >> shift) & 31] for shift in range((chars - 1) * 5, -1, -5)]
+    return "b" + "".join(encoded)
+
+
+def normalized_base(base_url: str) -> str:
+    """``keys.make_request``'s base URL: scheme and host lower-cased, trailing slash."""
+    if not base_url.endswith("/"):
+        base_url += "/"
+    scheme, sep, rest = base_url.partition("://")
+    host, slash, tail = rest.partition("/")
+    return f"{scheme.lower()}{sep}{host.lower()}{slash}{tail}"
+
+
+def request_key(
+    base_url: str,
+    endpoint: str,
+    *,
+    accept: str | None,
+    api_version: str | None,
+    scope: str,
+) -> str | None:
+    """The key core gives a GET of ``base_url + endpoint`` (no body), or None if unsure."""
+    if "#" in endpoint or not _SAFE_ENDPOINT.fullmatch(endpoint):
+        return None
+    if "?" in base_url or "#" in base_url:
+        return None
+    path, question, query_text = endpoint.partition("?")
+    query: list[tuple[str, str]] = []
+    if question and query_text:
+        from urllib.parse import parse_qsl  # only queries pay for urllib (~3 ms)
+
+        query = parse_qsl(query_text, True)
+    canonical = [
+        KEY_SCHEMA,
+        normalized_base(base_url),
+        "GET",
+        path.lstrip("/"),
+        [list(pair) for pair in sorted(query)],
+        (accept or "").strip(),
+        (api_version or "").strip(),
+        "",
+        scope,
+    ]
+    text = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"))
+    return cid_for_bytes(text.encode("utf-8"))
+
+
+class StoredResponse:
+    """The parts of a verified entry file that printing needs."""
+
+    __slots__ = ("body", "headers", "http_version", "reason", "status", "stored_at", "ttl")
+
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        http_version: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        stored_at: float,
+        ttl: float,
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.http_version = http_version
+        self.headers = headers
+        self.body = body
+        self.stored_at = stored_at
+        self.ttl = ttl
+
+
+def read_entry(directory: str, key: str) -> StoredResponse | None:
+    """The verified entry for ``key`` like ``DiskStore.read``, but never deleting.
+
+    Anything doubtful returns None: the slow path then reads it with core,
+    which removes and counts a corrupt entry.
+    """
+    path = os.path.join(directory, f"{ENTRY_PREFIX}{key}{ENTRY_SUFFIX}")
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+        record = json.loads(raw)
+        if record.get("format") != ENTRY_FORMAT or record.get("key") != key:
+            return None
+        if "body" in record:
+            body = str(record["body"]).encode("utf-8")
+        else:
+            import base64
+
+            body = base64.b64decode(record["body_b64"], validate=True)
+        if cid_for_bytes(body) != record["body_cid"]:
+            return None
+        stored = StoredResponse(
+            status=int(record["status"]),
+            reason=_text(record.get("reason", "")),
+            http_version=_text(record.get("http_version", "HTTP/1.1")),
+            headers=[(str(k), str(v)) for k, v in record["headers"]],
+            body=body,
+            stored_at=float(record["stored_at"]),
+            ttl=float(record["ttl"]),
+        )
+        for field in ("scope", "method", "url"):
+            _text(record[field])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if stored.stored_at != stored.stored_at or stored.ttl != stored.ttl or stored.ttl < 0:
+        return None
+    try:  # access time drives LRU eviction, as DiskStore.read keeps it
+        os.utime(path, (time.time(), os.stat(path).st_mtime))
+    except OSError:
+        pass
+    return stored
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
+
+
+def count_hit(directory: str) -> None:
+    """``Stats(directory).add(hits=1)``: same lock file, same format, same atomic replace."""
+    import fcntl
+
+    try:
+        fd = os.open(os.path.join(directory, STATS_LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # statistics must never break a request
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        path = os.path.join(directory, STATS_FILE)
+        counters: dict[str, int] = dict.fromkeys(
+            (
+                "hits",
+                "misses",
+                "stale_served",
+                "revalidated",
+                "upstream_requests",
+                "peer_hits",
+                "corrupt_dropped",
+                "evictions",
+            ),
+            0,
+        )
+        try:
+            with open(path, "rb") as handle:
+                stored = json.loads(handle.read())
+        except (OSError, ValueError):
+            stored = None
+        if isinstance(stored, dict):
+            for name, value in stored.items():
+                if isinstance(value, int) and not isinstance(value, bool):
+                    counters[name] = value
+        counters["hits"] = counters.get("hits", 0) + 1
+        tmp = os.path.join(directory, f".{STATS_FILE}.{os.getpid()}.tmp")
+        out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(out, "w") as handle:
+            json.dump(counters, handle)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def lookup(request: FastRequest, env: Mapping[str, str], now: float) -> StoredResponse | None:
+    """The fresh 2xx entry that answers ``request``, or None (then the slow path runs)."""
+    if not settings_are_plain(env):
+        return None
+    endpoint = request.endpoint
+    if endpoint == "graphql" or endpoint.startswith(("http://", "https://")):
+        return None
+    filled = fill_placeholders(endpoint, env)
+    if filled is None:
+        return None
+    if filled.startswith("/"):
+        filled = filled[1:]
+    base = rest_url(request.hostname, env)
+    path = filled.partition("?")[0]
+    scope = SHARED_SCOPE
+    if is_identity_path(path.lstrip("/")):
+        token = env_token(request.hostname, env)
+        if token is None:
+            return None  # the client would ask `gh auth token`: too slow for here
+        scope = IDENTITY_PREFIX + identity_fingerprint(token)
+    key = request_key(
+        base, filled, accept=request.accept, api_version=request.api_version, scope=scope
+    )
+    if key is None:
+        return None
+    stored = read_entry(cache_dir(env), key)
+    if stored is None or not 200 <= stored.status < 300:
+        return None
+    limit = request.ttl if request.ttl is not None else stored.ttl
+    if not max(0.0, now - stored.stored_at) < limit:
+        return None
+    return stored
+
+
+def serve_hit(
+    args: list[str],
+    env: Mapping[str, str] | None = None,
+    stdout: IO[bytes] | None = None,
+    *,
+    stdout_is_tty: bool | None = None,
+) -> int | None:
+    """Answer a fresh cache hit and return 0, or return None having written nothing."""
+    env = os.environ if env is None else env
+    if env.get(NO_FASTPATH_ENV):
+        return None
+    request = parse_api_args(args)
+    if request is None:
+        return None
+    out = sys.stdout.buffer if stdout is None else stdout
+    if stdout_is_tty is None:
+        stdout_is_tty = out.isatty()
+    if stdout_is_tty or any(env.get(name) for name in STYLE_ENV):
+        return None  # terminal output (colour, pager) is the click command's job
+    try:
+        stored = lookup(request, env, time.time())
+    except Exception:  # anything unexpected: the slow path gives the real answer
+        return None
+    if stored is None:
+        return None
+    count_hit(cache_dir(env))
+    if not request.silent:
+        write_plain(stored, request, out)
+    return 0
+
+
+def write_plain(stored: StoredResponse, request: FastRequest, out: IO[bytes]) -> None:
+    from ghcache.cli import output
+
+    output.write_cached(out, stored, include=request.include)

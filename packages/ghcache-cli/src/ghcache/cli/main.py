@@ -1,0 +1,128 @@
+"""The ``ghcache`` click group: built-in commands and those of installed plugins.
+
+Every command, the built-in ones included, arrives through the pluggy hook
+``register_commands(cli)``: the built-ins from :mod:`ghcache.cli.plugins`
+(registered on the plugin manager like any third party), the rest from the
+``ghcache`` entry-point group.  Scanning entry points costs ~100 ms, so it
+happens only when a name is not built in or the command list is shown.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from ghcache.cli import __version__
+
+BUILTIN_COMMANDS = ("api", "cache", "config", "stats", "warm")
+DEBUG_ENV = "GHCACHE_DEBUG"
+
+
+class GhcacheError(click.ClickException):
+    """A one-line failure printed as ``ghcache: MESSAGE`` (exit 1), never a traceback."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"ghcache: {self.format_message()}", err=True)
+
+
+class GhcacheGroup(click.Group):
+    """A group whose commands come from plugins, loaded only when needed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._hooked_plugins: frozenset[int] = frozenset()
+        self._entry_points_loaded = False
+
+    def register_plugin_commands(self, *, entry_points: bool) -> None:
+        """Call ``register_commands`` on the plugins registered since the last call."""
+        from ghcache.cli import plugins as default_plugin
+        from ghcache.core.plugins import load_plugins, pm
+
+        if not pm.is_registered(default_plugin):
+            pm.register(default_plugin, name=default_plugin.PLUGIN_NAME)
+        if entry_points and not self._entry_points_loaded:
+            self._entry_points_loaded = True
+            try:
+                load_plugins()
+            except Exception as exc:  # a broken plugin must not take the built-ins with it
+                click.echo(f"ghcache: cannot load plugins: {_one_line(exc)}", err=True)
+        current = frozenset(id(plugin) for plugin in pm.get_plugins())
+        if current != self._hooked_plugins:
+            self._hooked_plugins = current
+            try:
+                pm.hook.register_commands(cli=self)
+            except Exception as exc:
+                click.echo(
+                    f"ghcache: a plugin failed to add its commands: {_one_line(exc)}", err=True
+                )
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self.register_plugin_commands(entry_points=cmd_name not in BUILTIN_COMMANDS)
+        command = super().get_command(ctx, cmd_name)
+        if command is None and not self._entry_points_loaded:
+            self.register_plugin_commands(entry_points=True)
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self.register_plugin_commands(entry_points=True)
+        return super().list_commands(ctx)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            raise as_ghcache_error(exc) from exc
+
+
+def as_ghcache_error(exc: Exception) -> GhcacheError:
+    """The one-line error for a known failure (bad setting, cache dir, API)."""
+    from ghcache.core.config import ConfigError
+    from ghcache.core.store import CacheDirError
+
+    if isinstance(exc, ConfigError | CacheDirError):
+        return GhcacheError(str(exc))
+    client = sys.modules.get("ghcache.core.client")  # loaded if it raised; httpx is costly
+    if client is not None and isinstance(exc, client.ApiError):
+        return GhcacheError(_one_line(exc))
+    if os.environ.get(DEBUG_ENV):
+        raise exc
+    return GhcacheError(f"internal error: {type(exc).__name__}: {_one_line(exc)}")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+@click.group(
+    cls=GhcacheGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, "--version", prog_name="ghcache", message="%(prog)s %(version)s")
+def cli() -> None:
+    """ghcache: a shared, caching drop-in for `gh api`.
+
+    `ghcache api ENDPOINT` answers like `gh api ENDPOINT`, from a local cache
+    when it can. Set GHCACHE_NO_FASTPATH=1 to bypass the standard-library
+    fast path for cache hits (same output, for debugging).
+    """
+
+
+def run(args: list[str], prog_name: str = "ghcache") -> int:
+    """Run the group on ``args`` and return the exit code (click usage errors: 2)."""
+    try:
+        cli.main(args=args, prog_name=prog_name, standalone_mode=True)
+    except SystemExit as done:
+        if done.code is None or isinstance(done.code, int):
+            return done.code or 0
+        click.echo(str(done.code), err=True)
+        return 1
+    return 0
