@@ -1,0 +1,80 @@
+"""The envelope byte layout (version 1) and parsing that needs no key.
+
+    offset  size  field
+    0       3     magic  b"GHC"
+    3       1     envelope version, 0x01
+    4       8     key id (first 8 bytes of HMAC-SHA256(key, KEY_ID_LABEL))
+    12      ...   Fernet token, raw (not base64):
+                  0x80 | timestamp (8, big-endian, Unix seconds) | IV (16) |
+                  AES-128-CBC ciphertext (16*n) | HMAC-SHA256 (32)
+
+The Fernet plaintext is ``binding || message`` where
+``binding = SHA256(BINDING_LABEL || header || associated)``. Fernet authenticates the token but
+has no associated data, so the header (magic, version, key id) and the caller's associated data
+are bound by this digest, checked in constant time when opening.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from ghcache.crypto.errors import OpenError
+
+MAGIC = b"GHC"
+ENVELOPE_VERSION = 1
+KEY_ID_SIZE = 8
+HEADER_SIZE = len(MAGIC) + 1 + KEY_ID_SIZE
+BINDING_LABEL = b"ghcache/crypto/v1/binding\x00"
+BINDING_SIZE = hashlib.sha256().digest_size
+
+FERNET_VERSION = 0x80
+# version + timestamp + IV + at least one AES block + HMAC
+_FERNET_FIXED = 1 + 8 + 16 + 32
+_FERNET_MIN = _FERNET_FIXED + 16
+_BLOCK = 16
+
+
+def make_header(key_id: bytes) -> bytes:
+    return MAGIC + bytes((ENVELOPE_VERSION,)) + key_id
+
+
+def binding_digest(header: bytes, associated: bytes) -> bytes:
+    # The header has a fixed size, so header || associated is unambiguous.
+    return hashlib.sha256(BINDING_LABEL + header + associated).digest()
+
+
+def split_envelope(envelope: bytes) -> tuple[bytes, bytes, bytes]:
+    """(header, key id, raw Fernet token) after checking structure only; OpenError otherwise."""
+    if not isinstance(envelope, bytes | bytearray | memoryview):
+        raise TypeError("an envelope must be bytes")
+    envelope = bytes(envelope)
+    if not envelope:
+        raise OpenError("empty envelope")
+    if len(envelope) < len(MAGIC) + 1 or envelope[: len(MAGIC)] != MAGIC:
+        raise OpenError("not a ghcache envelope")
+    version = envelope[len(MAGIC)]
+    if version != ENVELOPE_VERSION:
+        raise OpenError(f"unsupported envelope version {version}")
+    token = envelope[HEADER_SIZE:]
+    if len(envelope) < HEADER_SIZE or len(token) < _FERNET_MIN:
+        raise OpenError("truncated envelope")
+    if (len(token) - _FERNET_FIXED) % _BLOCK:
+        raise OpenError("truncated or padded envelope")
+    if token[0] != FERNET_VERSION:
+        raise OpenError("unsupported token version")
+    header = envelope[:HEADER_SIZE]
+    return header, header[len(MAGIC) + 1 :], token
+
+
+def token_timestamp(token: bytes) -> int:
+    return int.from_bytes(token[1:9], "big")
+
+
+def envelope_timestamp(envelope: bytes) -> int:
+    """The Fernet timestamp (Unix seconds) of an envelope, read without a key.
+
+    Not authenticated by itself: only trust it for an envelope that ``open`` accepted (or to
+    drop an envelope early, e.g. one stamped in the future). OpenError when malformed.
+    """
+    _, _, token = split_envelope(envelope)
+    return token_timestamp(token)
