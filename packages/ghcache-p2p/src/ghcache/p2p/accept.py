@@ -1,0 +1,71 @@
+"""What a peer accepts from another, as plain decisions (sans-IO).
+
+Everything refused raises :class:`Refused` with a reason from ``REASONS``;
+the daemon counts it and stores nothing.
+"""
+
+from __future__ import annotations
+
+from ghcache.core.entry import CorruptEntry, Entry
+
+REASONS = (
+    "bad_envelope",  # cannot be opened: another team's key, or tampered bytes
+    "malformed",  # opened, but not in our format
+    "oversize",  # message or entry larger than the configured caps
+    "cid_mismatch",  # body does not hash to the announced/stored CID
+    "key_mismatch",  # entry inside is for another cache key
+    "not_shared",  # identity-scoped entries never cross machines
+    "future",  # stamped beyond the allowed clock skew
+    "expired",  # envelope older than the replay window
+    "not_newer",  # we already hold this key stored at the same time or later
+    "rate_limited",  # the peer sends faster than allowed
+)
+
+# Announcements and fetch answers are sealed when sent; anything sealed longer
+# ago than this is a replay.
+REPLAY_WINDOW = 600.0
+
+
+class Refused(Exception):
+    def __init__(self, reason: str, detail: str = "") -> None:
+        assert reason in REASONS, reason
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+def check_envelope_time(sealed_at: float, *, now: float, clock_skew: float) -> None:
+    if sealed_at > now + clock_skew:
+        raise Refused("future", "envelope sealed in the future")
+    if sealed_at < now - REPLAY_WINDOW:
+        raise Refused("expired", "envelope sealed too long ago")
+
+
+def verify_entry(
+    raw: bytes, *, key: str, cid: str, now: float, clock_skew: float, max_entry_bytes: int
+) -> Entry:
+    """The entry from a peer's ``raw`` bytes, if we may store it under ``key``."""
+    if len(raw) > max_entry_bytes:
+        raise Refused("oversize", f"entry of {len(raw)} bytes")
+    try:
+        entry = Entry.from_bytes(raw, trust_data=False)
+    except CorruptEntry as exc:
+        reason = "cid_mismatch" if "CID" in str(exc) else "malformed"
+        raise Refused(reason, str(exc)) from None
+    if entry.key != key:
+        raise Refused("key_mismatch")
+    if entry.body_cid != cid:
+        raise Refused("cid_mismatch", "entry body is not the announced one")
+    if not entry.is_shared:
+        raise Refused("not_shared")
+    if entry.stored_at > now + clock_skew:
+        raise Refused("future", "entry stored in the future")
+    return entry
+
+
+def is_duplicate(stored_at: float, cid: str, existing: Entry | None) -> bool:
+    """True when ``existing`` is this very entry; raises when it is newer than the offer."""
+    if existing is None or stored_at > existing.stored_at:
+        return False
+    if stored_at == existing.stored_at and cid == existing.body_cid:
+        return True
+    raise Refused("not_newer", "we hold a newer or equal entry")

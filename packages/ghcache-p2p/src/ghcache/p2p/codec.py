@@ -1,0 +1,191 @@
+"""What travels between peers, as bytes: announcements and the fetch protocol.
+
+No I/O here (sans-IO): the daemon moves these bytes over libp2p, tests build
+hostile variants of them.  Everything a peer sends is sealed with the team
+keyring; associated data binds each sealed entry to its cache key and body
+CID, so an envelope cannot be replayed under another key or body.
+
+Announcement (one gossipsub message) = seal(batch, associated=topic)
+    batch = item*, item = u32 len, JSON header {key, cid, stored_at, ttl, size},
+                          u32 len, sealed entry (empty: fetch it instead)
+Fetch request  = u32 len, seal(key, associated=FETCH_REQUEST_AD)
+Fetch response = u32 len, then b"\\x00" (not found)
+                 or b"\\x01", u16 len, cid, sealed entry (associated=key+cid)
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ghcache.crypto import Keyring
+
+FETCH_PROTOCOL = "/ghcache/fetch/1.0.0"
+TOPIC_PREFIX = "/ghcache/1/"
+ENTRY_AD = b"ghcache/entry/1\x00"
+ANNOUNCE_AD = b"ghcache/announce/1\x00"
+FETCH_REQUEST_AD = b"ghcache/fetch-request/1"
+NOT_FOUND = b"\x00"
+FOUND = b"\x01"
+
+_U32 = struct.Struct(">I")
+_U16 = struct.Struct(">H")
+
+
+class MalformedMessage(ValueError):
+    """Bytes that opened fine but do not follow the format (a buggy or hostile peer)."""
+
+
+def topic_for(network_id: str) -> str:
+    return f"{TOPIC_PREFIX}{network_id}"
+
+
+def entry_associated(key: str, cid: str) -> bytes:
+    return ENTRY_AD + key.encode("utf-8") + b"\x00" + cid.encode("utf-8")
+
+
+def seal_entry(keyring: Keyring, raw_entry: bytes, *, key: str, cid: str) -> bytes:
+    return keyring.seal(raw_entry, associated=entry_associated(key, cid))
+
+
+def open_entry(keyring: Keyring, sealed: bytes, *, key: str, cid: str) -> bytes:
+    """The entry bytes; raises ``ghcache.crypto.OpenError`` on any tampering."""
+    return keyring.open(sealed, associated=entry_associated(key, cid))
+
+
+@dataclass(frozen=True)
+class Announcement:
+    key: str
+    cid: str
+    stored_at: float
+    ttl: float
+    size: int  # length of the entry's serialized form
+    sealed_entry: bytes = b""  # empty: too big to inline, receivers fetch it
+
+    def header(self) -> bytes:
+        record = {
+            "key": self.key,
+            "cid": self.cid,
+            "stored_at": self.stored_at,
+            "ttl": self.ttl,
+            "size": self.size,
+        }
+        return json.dumps(record, separators=(",", ":")).encode("utf-8")
+
+    def encoded_size(self) -> int:
+        return 2 * _U32.size + len(self.header()) + len(self.sealed_entry)
+
+
+def encode_items(items: list[Announcement]) -> bytes:
+    parts: list[bytes] = []
+    for item in items:
+        head = item.header()
+        parts += [_U32.pack(len(head)), head, _U32.pack(len(item.sealed_entry)), item.sealed_entry]
+    return b"".join(parts)
+
+
+def encode_batch(keyring: Keyring, topic: str, items: list[Announcement]) -> bytes:
+    return keyring.seal(encode_items(items), associated=ANNOUNCE_AD + topic.encode("utf-8"))
+
+
+def open_batch(keyring: Keyring, topic: str, data: bytes) -> bytes:
+    """The batch plaintext; raises ``OpenError`` (wrong key, tampered)."""
+    return keyring.open(data, associated=ANNOUNCE_AD + topic.encode("utf-8"))
+
+
+def decode_items(plain: bytes) -> list[Announcement]:
+    return list(_iter_items(plain))
+
+
+def _iter_items(plain: bytes) -> Iterator[Announcement]:
+    view = memoryview(plain)
+    offset = 0
+    while offset < len(view):
+        head, offset = _take(view, offset)
+        sealed, offset = _take(view, offset)
+        try:
+            record: Any = json.loads(bytes(head))
+            yield Announcement(
+                key=_str(record["key"]),
+                cid=_str(record["cid"]),
+                stored_at=_number(record["stored_at"]),
+                ttl=_number(record["ttl"]),
+                size=int(record["size"]),
+                sealed_entry=bytes(sealed),
+            )
+        except MalformedMessage:
+            raise
+        except (KeyError, TypeError, ValueError):
+            raise MalformedMessage("bad announcement header") from None
+
+
+def _take(view: memoryview, offset: int) -> tuple[memoryview, int]:
+    if offset + _U32.size > len(view):
+        raise MalformedMessage("truncated announcement")
+    (length,) = _U32.unpack_from(view, offset)
+    start = offset + _U32.size
+    if start + length > len(view):
+        raise MalformedMessage("truncated announcement")
+    return view[start : start + length], start + length
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str) or not value or len(value) > 256:
+        raise MalformedMessage("bad string field")
+    return value
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise MalformedMessage("bad number field")
+    return float(value)
+
+
+def frame(payload: bytes) -> bytes:
+    """A length-prefixed frame, as used on fetch streams."""
+    return _U32.pack(len(payload)) + payload
+
+
+def frame_size(prefix: bytes) -> int:
+    (length,) = _U32.unpack(prefix)
+    return int(length)
+
+
+FRAME_PREFIX = _U32.size
+
+
+def encode_fetch_request(keyring: Keyring, key: str) -> bytes:
+    return keyring.seal(key.encode("utf-8"), associated=FETCH_REQUEST_AD)
+
+
+def decode_fetch_request(keyring: Keyring, payload: bytes) -> str:
+    """The requested key; raises ``OpenError`` for requests from outside the team."""
+    key = keyring.open(payload, associated=FETCH_REQUEST_AD)
+    try:
+        return _str(key.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise MalformedMessage("key is not UTF-8") from None
+
+
+def encode_fetch_found(cid: str, sealed_entry: bytes) -> bytes:
+    raw_cid = cid.encode("utf-8")
+    return FOUND + _U16.pack(len(raw_cid)) + raw_cid + sealed_entry
+
+
+def decode_fetch_response(payload: bytes) -> tuple[str, bytes] | None:
+    """(cid, sealed entry), or None when the peer does not have the entry."""
+    if payload == NOT_FOUND:
+        return None
+    if len(payload) < 1 + _U16.size or payload[:1] != FOUND:
+        raise MalformedMessage("bad fetch response")
+    (cid_len,) = _U16.unpack_from(payload, 1)
+    start = 1 + _U16.size
+    try:
+        cid = payload[start : start + cid_len].decode("ascii")
+    except UnicodeDecodeError:
+        raise MalformedMessage("bad fetch response cid") from None
+    return _str(cid), payload[start + cid_len :]

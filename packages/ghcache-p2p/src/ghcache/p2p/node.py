@@ -1,0 +1,101 @@
+"""Building the libp2p host and gossipsub router the way ghcache needs them.
+
+Imports libp2p at module level: only the daemon process (and tests) import this.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libp2p.pubsub.pubsub as pubsub_module
+from libp2p import new_host
+from libp2p.abc import IHost, INetStream
+from libp2p.crypto.x25519 import create_new_key_pair as create_x25519_key_pair
+from libp2p.custom_types import TProtocol
+from libp2p.network.config import ConnectionConfig
+from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, PROTOCOL_ID_V12, GossipSub
+from libp2p.pubsub.pubsub import Pubsub
+from libp2p.pubsub.rpc_queue import RpcQueue
+from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
+from libp2p.security.noise.transport import Transport as NoiseTransport
+from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
+from libp2p.stream_muxer.yamux.yamux import Yamux
+from multiaddr import Multiaddr
+
+from ghcache.p2p.codec import FRAME_PREFIX, frame_size
+
+DIAL_TIMEOUT = 5.0
+# py-libp2p drops silently when these fill (defaults 32): a burst of stored
+# entries must not lose announcements, so give them room.
+SUBSCRIPTION_QUEUE = 4096
+OUTBOUND_QUEUE = 1024
+
+
+class FrameTooLarge(ValueError):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"frame of {size} bytes")
+        self.size = size
+
+
+def listen_multiaddr(address: str, port: int) -> Multiaddr:
+    family = "ip6" if ":" in address else "ip4"
+    return Multiaddr(f"/{family}/{address}/tcp/{port}")
+
+
+def build_host(key_pair: Any, *, enable_mdns: bool, listen: Multiaddr) -> IHost:
+    """A TCP host that speaks Noise only (no plaintext, secio or TLS) and yamux."""
+    noise = NoiseTransport(key_pair, noise_privkey=create_x25519_key_pair().private_key)
+    return new_host(
+        key_pair=key_pair,
+        sec_opt={NOISE_PROTOCOL_ID: noise},
+        muxer_opt={TProtocol(YAMUX_PROTOCOL_ID): Yamux},
+        # One connection per peer also skips the 250 ms happy-eyeballs wait on dial.
+        connection_config=ConnectionConfig(max_connections_per_peer=1, dial_timeout=DIAL_TIMEOUT),
+        enable_mDNS=enable_mdns,
+        listen_addrs=[listen],
+    )
+
+
+def build_pubsub(host: IHost, *, max_message_bytes: int) -> tuple[Pubsub, GossipSub]:
+    """Gossipsub tuned for bursts of our own announcements.
+
+    Spam protection is off (it rate-limits even our own publishes to 10/s and
+    drops the rest); the daemon rate-limits each peer itself and counts it.
+    """
+    pubsub_module.SUBSCRIPTION_CHANNEL_SIZE = SUBSCRIPTION_QUEUE
+
+    class RoomyRpcQueue(RpcQueue):
+        def __init__(self, max_size: int = OUTBOUND_QUEUE, max_message_size: int = 0) -> None:
+            super().__init__(max_size, max_message_size or max_message_bytes)
+
+    pubsub_module.RpcQueue = RoomyRpcQueue  # type: ignore[misc]
+    gossipsub = GossipSub(
+        protocols=[PROTOCOL_ID_V12, PROTOCOL_ID_V11, PROTOCOL_ID],
+        degree=6,
+        degree_low=4,
+        degree_high=12,
+        heartbeat_interval=1,
+        spam_protection_enabled=False,
+    )
+    pubsub = Pubsub(host, gossipsub, max_inbound_rpc_size=max_message_bytes)
+    return pubsub, gossipsub
+
+
+async def read_exactly(stream: INetStream, size: int) -> bytes:
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining:
+        chunk = await stream.read(remaining)
+        if not chunk:
+            raise EOFError("stream ended early")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+async def read_frame(stream: INetStream, *, limit: int) -> bytes:
+    """One length-prefixed frame; larger than ``limit`` raises before reading it."""
+    size = frame_size(await read_exactly(stream, FRAME_PREFIX))
+    if size > limit:
+        raise FrameTooLarge(size)
+    return await read_exactly(stream, size)
