@@ -126,27 +126,27 @@ class Daemon:
             self.book.save()
 
     async def _serve(self, listen: Multiaddr, on_ready: Callable[[], None] | None) -> None:
-        async with self.host.run([listen]):
-            async with (
-                background_trio_service(self.pubsub),
-                background_trio_service(self.gossipsub),
-            ):
-                await self.pubsub.wait_until_ready()
-                subscription = await self.pubsub.subscribe(self.topic)
-                self.host.set_stream_handler(FETCH_PROTOCOL, self._serve_fetch)
-                async with trio.open_nursery() as nursery:
-                    self.nursery = nursery
-                    if core.enable_mdns:
-                        self._watch_mdns()
-                    listener = await self._open_control_socket()
-                    nursery.start_soon(self._read_gossip, subscription)
-                    nursery.start_soon(self._announcer)
-                    nursery.start_soon(self._dial_loop)
-                    nursery.start_soon(self._housekeeping)
-                    await nursery.start(trio.serve_listeners, self._serve_control, [listener])
-                    log.info("peer id %s listening on %s", self.peer_id, self._addrs())
-                    if on_ready is not None:
-                        on_ready()
+        if self.settings.core.enable_mdns:
+            self._watch_mdns()  # before the host starts announcing and listening
+        async with (
+            self.host.run([listen]),
+            background_trio_service(self.pubsub),
+            background_trio_service(self.gossipsub),
+        ):
+            await self.pubsub.wait_until_ready()
+            subscription = await self.pubsub.subscribe(self.topic)
+            self.host.set_stream_handler(FETCH_PROTOCOL, self._serve_fetch)
+            async with trio.open_nursery() as nursery:
+                self.nursery = nursery
+                listener = await self._open_control_socket()
+                nursery.start_soon(self._read_gossip, subscription)
+                nursery.start_soon(self._announcer)
+                nursery.start_soon(self._dial_loop)
+                nursery.start_soon(self._housekeeping)
+                await nursery.start(trio.serve_listeners, self._serve_control, [listener])
+                log.info("peer id %s listening on %s", self.peer_id, self._addrs())
+                if on_ready is not None:
+                    on_ready()
 
     def _addrs(self) -> list[str]:
         return [str(addr) for addr in self.host.get_addrs()]
