@@ -19,3 +19,13 @@ def key() -> SealingKey:
 @pytest.fixture(scope="session")
 def other_key() -> SealingKey:
     return derive_key(OTHER_SECRET)
+
+
+@pytest.fixture(scope="session")
+def team_secret() -> str:
+    return TEAM_SECRET
+
+
+@pytest.fixture(scope="session")
+def other_secret() -> str:
+    return OTHER_SECRET
