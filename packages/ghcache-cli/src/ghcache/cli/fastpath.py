@@ -3,8 +3,9 @@
 A whole-process cache hit must cost well under ``gh api --cache``'s time, and
 on this machine even ``ghcache.core``'s stdlib modules cost ~40 ms to import
 (``typing``, ``dataclasses``, ``subprocess``, ``urllib.parse``, ``pathlib``).
-So this module recomputes, with ``json`` and a sha-256 only, exactly what core
-does on a hit: the canonical request and its key (``core.scope.build_request``),
+So this module recomputes, with C built-ins only (``_json``'s scanner and string
+encoder, ``_sha256``: no ``json``, ``re``, ``enum``, ``hashlib`` or ``typing``),
+exactly what core does on a hit: the canonical request and its key (``core.scope.build_request``),
 the entry file (``core.store.DiskStore.read``) and the hit counter
 (``core.stats.Stats.add``).  ``tests/test_fastpath_core_parity.py`` proves each
 piece equal to core's over many inputs, so drift in core fails a test.
@@ -20,11 +21,12 @@ what the slow path would send.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import sys
 import time
+
+# ``import json`` costs ~9 ms (it imports re and enum); its C core costs nothing.
+from _json import encode_basestring, encode_basestring_ascii, make_scanner
 
 # ``typing`` costs ~10 ms to import here; annotations are strings, so only the
 # type checker needs these names.
@@ -79,11 +81,13 @@ STYLE_ENV = ("GH_FORCE_TTY", "CLICOLOR_FORCE")
 
 _B32 = "abcdefghijklmnopqrstuvwxyz234567"
 _CID_PREFIX = b"\x01\x55\x12\x20"  # CIDv1, raw codec, sha2-256, 32-byte digest
-_PLACEHOLDER = re.compile(r"(:(owner|repo|branch)\b|\{[a-z]+\})")
-_SAFE_ENDPOINT = re.compile(r"[A-Za-z0-9._~/%:@!$&'()*+,;=?-]+")
-_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-_REPO_PART = re.compile(r"[A-Za-z0-9._-]+")
-_PREVIEW = re.compile(r"[A-Za-z0-9._-]+")
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_NAME_CHARS = _ALNUM + "._-"  # repository owners and names, preview names
+# Endpoint characters whose URL form and key form are plainly the same.
+_SAFE_ENDPOINT_CHARS = _ALNUM + "._~/%:@!$&'()*+,;=?-"
+_WORD_CHARS = _ALNUM + "_"
+_PLACEHOLDER_WORDS = ("owner", "repo", "branch")
+_WHITESPACE = " \t\n\r"
 _KEYED_HEADERS = ("accept", "x-github-api-version")
 
 
@@ -153,7 +157,7 @@ def parse_api_args(args: list[str]) -> FastRequest | None:
             headers.append((header_name.strip(), header_value.strip()))
         elif name in ("-p", "--preview"):
             for preview in value.split(","):
-                if not _PREVIEW.fullmatch(preview):
+                if not is_plain_name(preview):
                     return None
                 previews.append(preview)
         elif name in ("--cache", "--ttl", "--hostname"):
@@ -197,13 +201,28 @@ def preview_accept(names: list[str]) -> str:
     return ", ".join([first, *(f"application/vnd.github.{name}-preview" for name in names[1:])])
 
 
+def is_plain_name(text: str) -> bool:
+    return bool(text) and not text.strip(_NAME_CHARS)
+
+
 def parse_duration(text: str) -> float | None:
-    """Seconds for a gh ``--cache`` duration in whole h/m/s units ("1h", "90s", "1h30m")."""
-    match = _DURATION.fullmatch(text)
-    if not text or match is None:
+    """Seconds for a gh ``--cache`` duration in whole h/m/s units ("1h", "90s", "1h30m").
+
+    Other forms gh accepts ("1.5h", "500ms") are left to the slow path.
+    """
+    total = 0
+    rest = text
+    for unit, seconds in (("h", 3600), ("m", 60), ("s", 1)):
+        number, found, after = rest.partition(unit)
+        if not found:
+            continue
+        if not (number.isascii() and number.isdigit()):
+            return None
+        total += int(number) * seconds
+        rest = after
+    if rest or not text:
         return None
-    hours, minutes, seconds = (int(part or 0) for part in match.groups())
-    return float(hours * 3600 + minutes * 60 + seconds)
+    return float(total)
 
 
 def parse_seconds(text: str) -> float | None:
@@ -273,27 +292,43 @@ def env_token(hostname: str | None, env: Mapping[str, str]) -> str | None:
 def fill_placeholders(endpoint: str, env: Mapping[str, str]) -> str | None:
     """``{owner}``/``{repo}`` (and ``:owner``/``:repo``) from a plain ``GH_REPO=OWNER/REPO``.
 
-    None when filling needs git (no GH_REPO, ``{branch}``) or any other form.
+    gh's pattern is ``(:(owner|repo|branch)\\b|\\{[a-z]+\\})``.  None when
+    filling needs git (no GH_REPO, ``{branch}``), for any other ``{name}``, or
+    when a word boundary is in doubt.
     """
-    if not _PLACEHOLDER.search(endpoint):
+    if "{" not in endpoint and ":" not in endpoint:
         return endpoint
     parts = env.get("GH_REPO", "").split("/")
-    if len(parts) != 2 or not all(_REPO_PART.fullmatch(part) for part in parts):
-        return None
-    owner, repo = parts
-    values = {":owner": owner, "{owner}": owner, ":repo": repo, "{repo}": repo}
-    unknown = False
-
-    def fill(match: re.Match[str]) -> str:
-        nonlocal unknown
-        text = match.group(0)
-        if text not in values:
-            unknown = True
-            return text
-        return values[text]
-
-    filled = _PLACEHOLDER.sub(fill, endpoint)
-    return None if unknown else filled
+    repo_ok = len(parts) == 2 and all(is_plain_name(part) for part in parts)
+    values = {"owner": parts[0], "repo": parts[-1]} if repo_ok else {}
+    out: list[str] = []
+    i = 0
+    while i < len(endpoint):
+        char = endpoint[i]
+        if char == "{":
+            close = endpoint.find("}", i + 1)
+            name = endpoint[i + 1 : close] if close > i else ""
+            if name and name.isascii() and name.isalpha() and name.islower():
+                if name not in values:
+                    return None
+                out.append(values[name])
+                i = close + 1
+                continue
+        elif char == ":":
+            word = next((w for w in _PLACEHOLDER_WORDS if endpoint.startswith(w, i + 1)), None)
+            if word is not None:
+                after = endpoint[i + 1 + len(word) : i + 2 + len(word)]
+                if not after.isascii():
+                    return None  # \\b with a non-ASCII neighbour: let the slow path judge
+                if not after or after not in _WORD_CHARS:
+                    if word not in values:
+                        return None
+                    out.append(values[word])
+                    i += 1 + len(word)
+                    continue
+        out.append(char)
+        i += 1
+    return "".join(out)
 
 
 def is_identity_path(path: str) -> bool:
@@ -342,29 +377,74 @@ def request_key(
     scope: str,
 ) -> str | None:
     """The key core gives a GET of ``base_url + endpoint`` (no body), or None if unsure."""
-    if "#" in endpoint or not _SAFE_ENDPOINT.fullmatch(endpoint):
+    if not endpoint or endpoint.strip(_SAFE_ENDPOINT_CHARS):
         return None
     if "?" in base_url or "#" in base_url:
         return None
     path, question, query_text = endpoint.partition("?")
-    query: list[tuple[str, str]] = []
-    if question and query_text:
-        from urllib.parse import parse_qsl  # only queries pay for urllib (~3 ms)
-
-        query = parse_qsl(query_text, True)
-    canonical = [
-        KEY_SCHEMA,
-        normalized_base(base_url),
-        "GET",
-        path.lstrip("/"),
-        [list(pair) for pair in sorted(query)],
-        (accept or "").strip(),
-        (api_version or "").strip(),
-        "",
-        scope,
+    query = parse_query(query_text) if question else []
+    pairs = ",".join(
+        f"[{encode_basestring(name)},{encode_basestring(value)}]" for name, value in sorted(query)
+    )
+    # json.dumps(parts, ensure_ascii=False, separators=(",", ":")) of keys.CacheRequest.canonical
+    fields = [
+        encode_basestring(KEY_SCHEMA),
+        encode_basestring(normalized_base(base_url)),
+        encode_basestring("GET"),
+        encode_basestring(path.lstrip("/")),
+        f"[{pairs}]",
+        encode_basestring((accept or "").strip()),
+        encode_basestring((api_version or "").strip()),
+        encode_basestring(""),
+        encode_basestring(scope),
     ]
-    text = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"))
-    return cid_for_bytes(text.encode("utf-8"))
+    return cid_for_bytes(("[" + ",".join(fields) + "]").encode("utf-8"))
+
+
+def parse_query(text: str) -> list[tuple[str, str]]:
+    """``urllib.parse.parse_qsl(text, keep_blank_values=True)``."""
+    if "%" in text:
+        from urllib.parse import parse_qsl  # percent-decoding rules: only these pay for urllib
+
+        return parse_qsl(text, True)
+    pairs = []
+    for field in text.split("&") if text else []:
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        pairs.append((name.replace("+", " "), value.replace("+", " ")))
+    return pairs
+
+
+class _ScanContext:
+    """What ``_json.make_scanner`` reads from a ``json.JSONDecoder``."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {
+        "-Infinity": float("-inf"),
+        "Infinity": float("inf"),
+        "NaN": float("nan"),
+    }.__getitem__
+
+
+_scan_once = make_scanner(_ScanContext())
+
+
+def json_loads(raw: bytes) -> object:
+    """``json.loads`` of UTF-8 bytes (ValueError when not one JSON document)."""
+    text = raw.decode("utf-8", "surrogatepass")
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    try:
+        value, end = _scan_once(text, start)
+    except StopIteration:
+        raise ValueError("not JSON") from None
+    if text[end:].strip(_WHITESPACE):
+        raise ValueError("extra data after JSON")
+    return value
 
 
 class StoredResponse:
@@ -401,7 +481,9 @@ def read_entry(directory: str, key: str) -> StoredResponse | None:
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
-        record = json.loads(raw)
+        record = json_loads(raw)
+        if not isinstance(record, dict):
+            return None
         if record.get("format") != ENTRY_FORMAT or record.get("key") != key:
             return None
         if "body" in record:
@@ -466,7 +548,7 @@ def count_hit(directory: str) -> None:
         )
         try:
             with open(path, "rb") as handle:
-                stored = json.loads(handle.read())
+                stored = json_loads(handle.read())
         except (OSError, ValueError):
             stored = None
         if isinstance(stored, dict):
@@ -475,9 +557,11 @@ def count_hit(directory: str) -> None:
                     counters[name] = value
         counters["hits"] = counters.get("hits", 0) + 1
         tmp = os.path.join(directory, f".{STATS_FILE}.{os.getpid()}.tmp")
+        # json.dump(counters, handle): default separators, ASCII only
+        text = ", ".join(f"{encode_basestring_ascii(k)}: {v!r}" for k, v in counters.items())
         out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(out, "w") as handle:
-            json.dump(counters, handle)
+            handle.write("{" + text + "}")
         os.replace(tmp, path)
     except OSError:
         pass

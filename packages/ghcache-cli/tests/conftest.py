@@ -1,0 +1,162 @@
+"""Shared fixtures for the ghcache CLI tests: real cache directories, real
+processes (the installed console scripts) and, where a server is needed, the
+simulated GitHub from ghcache-validate."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ghcache.core.entry import Entry
+from ghcache.core.hosts import resolve_host
+from ghcache.core.scope import build_request
+from ghcache.core.store import DiskStore
+
+BIN = Path(sys.executable).parent
+# Variables of the developer's shell that would change what ghcache does.
+LEAKY_ENV = (
+    "GH_HOST",
+    "GH_TOKEN",
+    "GITHUB_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "GITHUB_ENTERPRISE_TOKEN",
+    "GH_REPO",
+    "GITHUB_API_URL",
+    "GITHUB_GRAPHQL_URL",
+    "GH_FORCE_TTY",
+    "CLICOLOR_FORCE",
+    "NO_COLOR",
+    "GHCACHE_NO_FASTPATH",
+    "GHCACHE_DEBUG",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+)
+
+
+def console_script(name: str) -> str:
+    """The installed console script beside this Python (editable or wheel install)."""
+    path = BIN / name
+    found = str(path) if path.exists() else shutil.which(name)
+    if found is None:
+        pytest.fail(f"console script {name!r} is not installed beside {sys.executable}")
+    return found
+
+
+def clean_env(cache_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in LEAKY_ENV and not k.startswith("CACHE_")}
+    env["CACHE_DIR"] = str(cache_dir)
+    env["CACHE_ENABLE_P2P"] = "false"
+    env["GH_CONFIG_DIR"] = str(cache_dir.parent / "gh-config")
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def env(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A clean environment pointing at ``cache_dir``, also applied to this process."""
+    values = clean_env(cache_dir, GITHUB_API_URL="http://127.0.0.1:9/")
+    for name in list(os.environ):
+        if name not in values:
+            monkeypatch.delenv(name, raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+def run_cli(
+    args: list[str],
+    env: Mapping[str, str],
+    *,
+    script: str = "ghcache",
+    stdin: bytes | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [console_script(script), *args],
+        env=dict(env),
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def store_response(
+    cache_dir: Path,
+    endpoint: str,
+    body: bytes,
+    *,
+    env: Mapping[str, str],
+    status: int = 200,
+    reason: str = "OK",
+    headers: list[tuple[str, str]] | None = None,
+    accept: str | None = None,
+    api_version: str | None = None,
+    token: str | None = None,
+    age: float = 0.0,
+    ttl: float = 300.0,
+) -> Entry:
+    """Write the entry core would store for ``GET endpoint`` (keyed exactly as the client keys it)."""
+    host = resolve_host(None, env)
+    url = host.rest_url + endpoint.lstrip("/")
+    request = build_request("GET", url, host, accept=accept, api_version=api_version, token=token)
+    assert request is not None
+    entry = Entry(
+        key=request.key,
+        scope=request.scope,
+        method="GET",
+        url=url,
+        stored_at=time.time() - age,
+        ttl=ttl,
+        status=status,
+        headers=headers
+        if headers is not None
+        else [("Content-Type", "application/json; charset=utf-8"), ("ETag", '"abc"')],
+        body=body,
+        reason=reason,
+    )
+    DiskStore(cache_dir).write(entry)
+    return entry
+
+
+def load_fakehub() -> Any:
+    """``ghcache.validate.fakehub.FakeHub``, or a skip while that package is incomplete."""
+    try:
+        from ghcache.validate.fakehub import FakeHub
+    except ImportError as exc:
+        pytest.skip(f"the simulated GitHub is not available: {exc}")
+    return FakeHub
+
+
+@pytest.fixture
+def hub() -> Iterator[Any]:
+    fakehub = load_fakehub()
+    with fakehub() as server:
+        yield server
+
+
+@pytest.fixture
+def cli() -> Any:
+    """``cli(args, env, script=..., stdin=...)`` runs the installed console script."""
+    return run_cli
+
+
+@pytest.fixture
+def store() -> Any:
+    """``store(cache_dir, endpoint, body, env=..., ...)`` writes an entry as core would."""
+    return store_response
