@@ -156,6 +156,7 @@ class FakeHubServer(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 30  # idle keep-alive connections are closed after this
+    disable_nagle_algorithm = True
     server: FakeHubServer
 
     def version_string(self) -> str:
@@ -201,17 +202,28 @@ class Handler(BaseHTTPRequestHandler):
             return None
         if n < 0 or n > MAX_BODY:
             return None
-        return self.rfile.read(n)
+        data = self.rfile.read(n)
+        if len(data) < n:
+            raise ConnectionResetError("client went away mid-body")
+        return data
 
     def send(self, out: Outgoing, *, head_only: bool = False) -> None:
-        self.send_response(out.status)
-        for name, value in out.headers:
-            self.send_header(name, value)
+        # Status line, headers and body go out in one write: separate small writes would
+        # cost a delayed-ACK round trip per response.
+        reason = self.responses.get(out.status, ("",))[0]
+        lines = [f"{self.protocol_version} {out.status} {reason}"]
+        lines.append(f"Server: {self.version_string()}")
+        lines.append(f"Date: {self.date_time_string()}")
+        lines += [f"{name}: {value}" for name, value in out.headers]
         if out.status != 304:
-            self.send_header("Content-Length", str(len(out.body)))
-        self.end_headers()
+            lines.append(f"Content-Length: {len(out.body)}")
+        if self.close_connection:
+            lines.append("Connection: close")
+        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         if out.body and not head_only and out.status != 304:
-            self.wfile.write(out.body)
+            data += out.body
+        self.log_request(out.status)
+        self.wfile.write(data)
 
     def drop(self) -> None:
         self.close_connection = True
@@ -223,7 +235,11 @@ class Handler(BaseHTTPRequestHandler):
     def dispatch(self) -> None:
         state = self.server.state
         target = parse_target(self.path, self.headers.get("Host"), self.server.server_port)
-        body = self.read_body()
+        try:
+            body = self.read_body()
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+            return
         if body is None:
             self.close_connection = True
             out = Outgoing(400, [("Content-Type", "application/json; charset=utf-8")], b"")
