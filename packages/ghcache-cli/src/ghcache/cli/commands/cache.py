@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -25,20 +27,32 @@ def cache() -> None:
 def peek_entries(store: DiskStore) -> tuple[list[tuple[Entry, int]], int]:
     """(entry, file size) for each readable entry, and how many files were unreadable.
 
-    Reads the files directly: ``DiskStore.read`` would refresh access times
-    and so scramble the least-recently-used order that eviction relies on.
+    Looking must not count as use: eviction removes the least recently used
+    entries by access time, which ``DiskStore.read`` (and the kernel, on a
+    read) would refresh, so the file's times are put back after reading.
     """
     found: list[tuple[Entry, int]] = []
     unreadable = 0
     for path in store.paths():
         try:
-            raw = path.read_bytes()
+            raw = read_untouched(path)
             entry = Entry.from_bytes(raw)
         except (OSError, CorruptEntry):
             unreadable += 1
             continue
         found.append((entry, len(raw)))
     return found, unreadable
+
+
+def read_untouched(path: Path) -> bytes:
+    """The file's bytes, leaving its access time as it was."""
+    before = os.stat(path)
+    raw = path.read_bytes()
+    try:
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    except OSError:
+        pass  # not ours to change (read-only store): reading still works
+    return raw
 
 
 def describe(entry: Entry, size: int, now: float) -> dict[str, Any]:
@@ -112,7 +126,7 @@ def show(target: str, hostname: str | None, body_only: bool, as_json: bool) -> N
     key = target if is_cid(target) else key_for_endpoint(target, hostname)
     path = store.path_for(key)
     try:
-        raw = path.read_bytes()
+        raw = read_untouched(path)
     except FileNotFoundError:
         raise GhcacheError(f"no cached response for {target}") from None
     except OSError as exc:
