@@ -16,7 +16,15 @@ from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.hmac import HMAC
 
-from ghcache.crypto import MAGIC, SALT, OpenError, SealingKey, derive_key, envelope_timestamp
+from ghcache.crypto import (
+    MAGIC,
+    SALT,
+    OpenError,
+    SealingKey,
+    derive_key,
+    envelope_timestamp,
+    fernet_format,
+)
 from ghcache.crypto.envelope import make_header
 from ghcache.crypto.kdf import _pbkdf2_sha256
 
@@ -95,20 +103,58 @@ def _spec_generate(secret: str, now: int, iv: bytes, src: bytes) -> bytes:
 @pytest.mark.parametrize("vector", FERNET_VECTORS["generate"])
 def test_fernet_spec_generate(vector: dict[str, Any]) -> None:
     now, iv, src = unix(vector["now"]), bytes(vector["iv"]), vector["src"].encode()
-    token = vector["token"].encode()
-    assert _spec_generate(vector["secret"], now, iv, src) == token
-    fernet = Fernet(vector["secret"])
-    assert fernet.decrypt_at_time(token, ttl=60, current_time=now) == src
-    if hasattr(fernet, "_encrypt_from_parts"):  # private, but the only way to inject the IV
-        assert fernet._encrypt_from_parts(src, now, iv) == token
+    key = base64.urlsafe_b64decode(vector["secret"])
+    raw_token = base64.urlsafe_b64decode(vector["token"])
+    # Our raw-bytes implementation, and the spec written out with primitives, both match.
+    assert fernet_format.encrypt(key, (src,), now, iv) == raw_token
+    assert fernet_format.encrypt(key, (src[:2], src[2:]), now, iv) == raw_token
+    assert fernet_format.encrypt(key, (src,), now, iv, prefix=b"HDR") == b"HDR" + raw_token
+    assert _spec_generate(vector["secret"], now, iv, src) == vector["token"].encode()
 
 
 @pytest.mark.parametrize("vector", FERNET_VECTORS["verify"])
 def test_fernet_spec_verify(vector: dict[str, Any]) -> None:
+    key = base64.urlsafe_b64decode(vector["secret"])
+    raw_token = base64.urlsafe_b64decode(vector["token"])
+    assert bytes(fernet_format.decrypt(key, raw_token)) == vector["src"].encode()
+    assert fernet_format.timestamp_of(raw_token) == unix(vector["now"]) - 1
     fernet = Fernet(vector["secret"])
     now = unix(vector["now"])
     plain = fernet.decrypt_at_time(vector["token"], ttl=vector["ttl_sec"], current_time=now)
     assert plain == vector["src"].encode()
+
+
+@pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 1000])
+def test_fernet_format_interoperates_with_the_fernet_class(size: int) -> None:
+    key = bytes(range(32))
+    fernet = Fernet(base64.urlsafe_b64encode(key))
+    message = (bytes(range(256)) * 4)[:size]
+    ours = fernet_format.encrypt(key, (message,), 1_700_000_000)
+    assert fernet.decrypt(base64.urlsafe_b64encode(ours)) == message
+    theirs = base64.urlsafe_b64decode(fernet.encrypt(message))
+    assert bytes(fernet_format.decrypt(key, theirs)) == message
+
+
+def test_fernet_format_refuses_wrong_key_and_bad_padding() -> None:
+    key = bytes(range(32))
+    token = fernet_format.encrypt(key, (b"hello",), 1)
+    with pytest.raises(fernet_format.BadToken):
+        fernet_format.decrypt(bytes(32), token)
+    with pytest.raises(fernet_format.BadToken):
+        fernet_format.decrypt(key, token[:-1])
+    # A correctly MACed token whose plaintext padding is wrong (spec: "payload padding error").
+    for last_block in (
+        b"A" * 16,
+        b"A" * 15 + b"\x00",
+        b"A" * 15 + b"\x11",
+        b"A" * 14 + b"\x01\x02",
+    ):
+        encryptor = Cipher(algorithms.AES(key[16:]), modes.CBC(bytes(16))).encryptor()
+        body = b"\x80" + bytes(8) + bytes(16) + encryptor.update(last_block) + encryptor.finalize()
+        mac = HMAC(key[:16], hashes.SHA256())
+        mac.update(body)
+        with pytest.raises(fernet_format.BadToken):
+            fernet_format.decrypt(key, body + mac.finalize())
 
 
 # cryptography's Fernet decodes base64 leniently (it drops characters outside the alphabet), so

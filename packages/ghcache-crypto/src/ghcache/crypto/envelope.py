@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 
+from ghcache.crypto import fernet_format
 from ghcache.crypto.errors import OpenError
 
 MAGIC = b"GHC"
@@ -26,12 +27,6 @@ KEY_ID_SIZE = 8
 HEADER_SIZE = len(MAGIC) + 1 + KEY_ID_SIZE
 BINDING_LABEL = b"ghcache/crypto/v1/binding\x00"
 BINDING_SIZE = hashlib.sha256().digest_size
-
-FERNET_VERSION = 0x80
-# version + timestamp + IV + at least one AES block + HMAC
-_FERNET_FIXED = 1 + 8 + 16 + 32
-_FERNET_MIN = _FERNET_FIXED + 16
-_BLOCK = 16
 
 
 def make_header(key_id: bytes) -> bytes:
@@ -56,18 +51,14 @@ def split_envelope(envelope: bytes) -> tuple[bytes, bytes, bytes]:
     if version != ENVELOPE_VERSION:
         raise OpenError(f"unsupported envelope version {version}")
     token = envelope[HEADER_SIZE:]
-    if len(envelope) < HEADER_SIZE or len(token) < _FERNET_MIN:
+    if len(envelope) < HEADER_SIZE or len(token) < fernet_format.MIN_SIZE:
         raise OpenError("truncated envelope")
-    if (len(token) - _FERNET_FIXED) % _BLOCK:
+    if (len(token) - fernet_format.FIXED_SIZE) % fernet_format.BLOCK_SIZE:
         raise OpenError("truncated or padded envelope")
-    if token[0] != FERNET_VERSION:
+    if token[0] != fernet_format.VERSION:
         raise OpenError("unsupported token version")
     header = envelope[:HEADER_SIZE]
     return header, header[len(MAGIC) + 1 :], token
-
-
-def token_timestamp(token: bytes) -> int:
-    return int.from_bytes(token[1:9], "big")
 
 
 def envelope_timestamp(envelope: bytes) -> int:
@@ -77,4 +68,4 @@ def envelope_timestamp(envelope: bytes) -> int:
     drop an envelope early, e.g. one stamped in the future). OpenError when malformed.
     """
     _, _, token = split_envelope(envelope)
-    return token_timestamp(token)
+    return fernet_format.timestamp_of(token)

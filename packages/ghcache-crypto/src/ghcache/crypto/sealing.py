@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import math
 import time
 from typing import NoReturn
 
-from cryptography.fernet import Fernet, InvalidToken
-
+from ghcache.crypto import fernet_format
 from ghcache.crypto.envelope import (
     BINDING_SIZE,
     KEY_ID_SIZE,
     binding_digest,
     make_header,
     split_envelope,
-    token_timestamp,
 )
 from ghcache.crypto.errors import OpenError
 
@@ -45,18 +41,18 @@ def _as_bytes(name: str, value: Bytesish) -> bytes:
 
 
 class SealingKey:
-    """A 32-byte key used as a Fernet key. Build it with ``derive_key``.
+    """A 32-byte Fernet key (signing half, encryption half). Build it with ``derive_key``.
 
     ``key_id`` (16 hex chars) names the key inside envelopes; ``network_id`` (32 hex chars)
     names the group of peers sharing the secret. Both are public and one-way.
     """
 
-    __slots__ = ("_fernet", "_key_id_raw", "key_id", "network_id")
+    __slots__ = ("_key", "_key_id_raw", "key_id", "network_id")
 
     def __init__(self, key: bytes) -> None:
         if not isinstance(key, bytes) or len(key) != KEY_SIZE:
             raise ValueError(f"a sealing key is exactly {KEY_SIZE} bytes")
-        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+        self._key = key
         self._key_id_raw = _label_mac(key, KEY_ID_LABEL)[:KEY_ID_SIZE]
         self.key_id: str = self._key_id_raw.hex()
         self.network_id: str = _label_mac(key, NETWORK_ID_LABEL).hex()[:NETWORK_ID_HEX_CHARS]
@@ -75,12 +71,13 @@ class SealingKey:
         """The plaintext, or OpenError. ``max_age`` (seconds) also refuses future stamps."""
         return self._open_at(envelope, associated=associated, max_age=max_age, now=None)
 
-    def _seal_at(self, plaintext: Bytesish, *, associated: Bytesish, now: int) -> bytes:
+    def _seal_at(
+        self, plaintext: Bytesish, *, associated: Bytesish, now: int, iv: bytes | None = None
+    ) -> bytes:
         message = _as_bytes("plaintext", plaintext)
         header = make_header(self._key_id_raw)
         binding = binding_digest(header, _as_bytes("associated", associated))
-        token = self._fernet.encrypt_at_time(binding + message, now)
-        return header + base64.urlsafe_b64decode(token)
+        return fernet_format.encrypt(self._key, (binding, message), now, iv, prefix=header)
 
     def _open_at(
         self,
@@ -104,24 +101,19 @@ class SealingKey:
         now: int | None,
     ) -> bytes:
         expected = binding_digest(header, _as_bytes("associated", associated))
-        encoded = base64.urlsafe_b64encode(token)
+        if max_age is not None:
+            if max_age < 0:
+                raise ValueError("max_age must not be negative")
+            current = int(time.time()) if now is None else now
+            # Checked before the MAC like Fernet's ttl; a forged stamp fails the MAC anyway.
+            _check_age(fernet_format.timestamp_of(token), max_age, current)
         try:
-            if max_age is None:
-                inner = self._fernet.decrypt(encoded)
-            else:
-                if max_age < 0:
-                    raise ValueError("max_age must not be negative")
-                current = int(time.time()) if now is None else now
-                _check_age(token_timestamp(token), max_age, current)
-                # Fernet repeats the age check with the authenticated timestamp.
-                inner = self._fernet.decrypt_at_time(
-                    encoded, ttl=math.ceil(max_age), current_time=current
-                )
-        except InvalidToken:
+            inner = fernet_format.decrypt(self._key, token)
+        except fernet_format.BadToken:
             raise OpenError("authentication failed") from None
         if len(inner) < BINDING_SIZE or not hmac.compare_digest(inner[:BINDING_SIZE], expected):
             raise OpenError("associated data mismatch")
-        return inner[BINDING_SIZE:]
+        return bytes(inner[BINDING_SIZE:])
 
     def __repr__(self) -> str:
         return f"SealingKey(key_id={self.key_id!r})"
@@ -129,7 +121,7 @@ class SealingKey:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SealingKey):
             return NotImplemented
-        return hmac.compare_digest(self._key_id_raw, other._key_id_raw)
+        return hmac.compare_digest(self._key, other._key)
 
     def __hash__(self) -> int:
         return hash(self._key_id_raw)
