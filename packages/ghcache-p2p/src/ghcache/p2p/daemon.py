@@ -213,7 +213,6 @@ class Daemon:
 
     def status(self) -> dict[str, Any]:
         connected = self.host.get_connected_peers()
-        peerstore = self.host.get_peerstore()
         topic_peers = sorted(str(p) for p in self.pubsub.peer_topics.get(self.topic, set()))
         return {
             "ok": True,
@@ -226,7 +225,7 @@ class Daemon:
             "peers": [
                 {
                     "peer_id": peer.to_base58(),
-                    "addrs": [str(a) for a in peerstore.addrs(peer)] if peer in connected else [],
+                    "addrs": self._peer_addrs(peer),
                     "topic": peer.to_base58() in topic_peers,
                 }
                 for peer in connected
@@ -494,9 +493,10 @@ class Daemon:
         target.addrs = sorted(set(target.addrs) | set(addrs))[-8:]
 
     def _should_dial(self, target: DialTarget) -> bool:
-        # Two daemons that find each other at once would connect twice: for peers
-        # found by mDNS or remembered, only the one with the smaller peer id dials.
-        return target.source == "bootstrap" or self.peer_id < target.peer_id
+        # Two daemons that find each other by mDNS at the same moment would connect
+        # twice: only the one with the smaller peer id dials.  Remembered peers are
+        # always redialled: the other side may only know our old address.
+        return target.source != "mdns" or self.peer_id < target.peer_id
 
     async def _dial_loop(self) -> None:
         while True:
@@ -545,8 +545,13 @@ class Daemon:
                 last_remember = trio.current_time()
                 self._remember_peers()
 
+    def _peer_addrs(self, peer: ID) -> list[str]:
+        try:
+            return [str(a) for a in self.host.get_peerstore().addrs(peer)]
+        except Exception:  # PeerStoreError: identify has not told us yet
+            return []
+
     def _remember_peers(self) -> None:
-        peerstore = self.host.get_peerstore()
         changed = False
         now = time.time()
         topic_peers = self._topic_peers()
@@ -554,7 +559,7 @@ class Daemon:
             peer_id = peer.to_base58()
             if peer_id not in topic_peers:
                 continue  # only ghcache peers of our team are worth redialing
-            addrs = [str(a) for a in peerstore.addrs(peer) if "/tcp/" in str(a)]
+            addrs = [a for a in self._peer_addrs(peer) if "/tcp/" in a]
             if self.book.remember(peer_id, addrs, now):
                 changed = True
                 self._add_target(peer_id, addrs, "remembered")

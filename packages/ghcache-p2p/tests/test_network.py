@@ -1,0 +1,161 @@
+"""Three (then more) real daemons on 127.0.0.1 sharing entries: push, pull, crashes, secrets."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from p2p_helpers import Daemon, Network, make_entry, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trio_of(network: Network) -> tuple[Daemon, Daemon, Daemon]:
+    a = network.start("a")
+    b = network.start("b", bootstrap=[a])
+    c = network.start("c", bootstrap=[a, b])
+    for daemon, others in ((a, (b, c)), (b, (a, c)), (c, (a, b))):
+        daemon.wait_topic_peers(*others)
+    return a, b, c
+
+
+def test_entry_stored_on_one_daemon_is_pushed_to_the_others(trio_of: tuple[Daemon, ...]) -> None:
+    a, b, c = trio_of
+    entry = make_entry("push")
+    a.put(entry)
+    for daemon in (b, c):
+        wait_until(lambda d=daemon: d.has(entry.key), 10, "push to peers")  # type: ignore[misc]
+        copy = daemon.store().read(entry.key)
+        assert copy is not None
+        assert copy.body == entry.body and copy.body_cid == entry.body_cid
+        assert copy.stored_at == entry.stored_at and copy.is_shared
+    # The copies are plain local hits now; the daemon counted them as accepted entries.
+    assert b.counters()["entries_accepted"] >= 1
+
+
+def test_daemon_started_later_pulls_on_lookup(
+    network: Network, trio_of: tuple[Daemon, ...]
+) -> None:
+    a, b, c = trio_of
+    announced = make_entry("announced-before")
+    a.put(announced)
+    wait_until(lambda: b.has(announced.key) and c.has(announced.key), 10, "push")
+    unannounced = make_entry("never-announced")
+    a.store().write(unannounced)  # only a fetch can move this one
+    late = network.start("late", bootstrap=[c])
+    late.wait_topic_peers(c)
+    # Gossipsub may replay recent messages to a new peer; either way a lookup finds it.
+    found = late.lookup(announced.key)
+    assert found is not None and found.body == announced.body
+    assert not late.has(unannounced.key)
+    found = late.lookup(unannounced.key)
+    assert found is None  # late only knows c, which never saw it ...
+    late_to_a = network.start("late2", bootstrap=[a])
+    late_to_a.wait_topic_peers(a)
+    found = late_to_a.lookup(unannounced.key)  # ... but a has it
+    assert found is not None and found.body == unannounced.body
+    assert found.key == unannounced.key and found.is_shared
+    assert late_to_a.has(unannounced.key)  # the daemon kept it: the next CLI run is a local hit
+    assert late_to_a.counters()["lookup_peer_hits"] == 1
+    # A key nobody has: None, well within the peer timeout.
+    started = time.monotonic()
+    assert late_to_a.lookup("no-such-key") is None
+    assert time.monotonic() - started < 0.5
+    late.stop()
+    late_to_a.stop()
+
+
+def test_identity_scoped_entries_never_leave_the_machine(trio_of: tuple[Daemon, ...]) -> None:
+    a, b, c = trio_of
+    private = make_entry("private", scope="token:0123456789abcdef")
+    before = a.counters()["announcements_sent"]
+    a.put(private)  # the plugin does not even ask the daemon
+    answer, _ = a.client.request({"op": "announce", "key": private.key})
+    assert answer["queued"] is False and answer["reason"] == "not_shared"
+    # Nobody can fetch it either: A answers "not found" for non-shared entries.
+    assert b.lookup(private.key) is None
+    marker = make_entry("marker")
+    a.put(marker)
+    wait_until(lambda: b.has(marker.key) and c.has(marker.key), 10, "marker")
+    assert not b.has(private.key) and not c.has(private.key)
+    assert a.counters()["announcements_sent"] == before + 1
+
+
+def test_thousand_entries_all_reach_every_peer(trio_of: tuple[Daemon, ...]) -> None:
+    a, b, c = trio_of
+    entries = [make_entry("bulk") for _ in range(1000)]
+    for entry in entries:
+        a.put(entry)
+    for daemon in (b, c):
+        wait_until(
+            lambda d=daemon: all(d.has(e.key) for e in entries),  # type: ignore[misc]
+            60,
+            "1000 entries",
+        )
+    missing = [e.key for e in entries if not (b.has(e.key) and c.has(e.key))]
+    assert missing == []
+    assert sum(b.refused().values()) == 0
+
+
+def test_a_big_entry_is_announced_without_its_body_and_fetched(
+    trio_of: tuple[Daemon, ...],
+) -> None:
+    a, b, c = trio_of
+    big = make_entry("big", body=b'{"blob": "' + os.urandom(150_000).hex().encode() + b'"}')
+    before = b.counters()["fetch_hits"]
+    a.put(big)
+    wait_until(lambda: b.has(big.key) and c.has(big.key), 15, "big entry")
+    assert b.store().read(big.key).body == big.body  # type: ignore[union-attr]
+    assert b.counters()["fetch_hits"] == before + 1
+
+
+def test_killed_daemon_restarts_with_same_peer_id_and_catches_up(
+    network: Network, trio_of: tuple[Daemon, ...]
+) -> None:
+    a, b, c = trio_of
+    peer_id = b.peer_id
+    b.kill()
+    entry = make_entry("while-b-down")
+    a.put(entry)
+    quiet = make_entry("quiet-while-b-down")
+    a.store().write(quiet)
+    wait_until(lambda: c.has(entry.key), 10, "the others go on")
+    b.start()
+    assert b.peer_id == peer_id
+    b.wait_topic_peers(a, c)
+    # Pushed while it was down: gossipsub may replay it, else the lookup fetches it.
+    found = b.lookup(entry.key)
+    assert found is not None and found.body == entry.body
+    assert b.has(entry.key)
+    # Stored (not announced) while it was down: only a fetch brings it.
+    assert not b.has(quiet.key)
+    found = b.lookup(quiet.key)
+    assert found is not None and found.body == quiet.body
+    # And it receives pushes again.
+    after = make_entry("after-restart")
+    a.put(after)
+    wait_until(lambda: b.has(after.key), 10, "push after restart")
+
+
+def test_daemon_with_another_secret_cannot_read_or_inject(
+    network: Network, trio_of: tuple[Daemon, ...]
+) -> None:
+    a, b, c = trio_of
+    outsider = network.start("outsider", bootstrap=[a, b], secret="some-other-team-secret-xyz")
+    wait_until(lambda: a.peer_id in {p["peer_id"] for p in outsider.status()["peers"]}, 10, "dial")
+    assert outsider.status()["network_id"] != a.status()["network_id"]
+    injected = make_entry("injected")
+    outsider.put(injected)
+    secret = make_entry("team-only")
+    a.put(secret)
+    wait_until(lambda: b.has(secret.key) and c.has(secret.key), 10, "team push")
+    # The outsider cannot pull the team's entry, and nothing it announced got stored.
+    assert outsider.lookup(secret.key) is None
+    assert not outsider.has(secret.key)
+    time.sleep(1.0)
+    for daemon in (a, b, c):
+        assert not daemon.has(injected.key)
+    assert outsider.counters()["entries_accepted"] == 0
+    outsider.stop()
