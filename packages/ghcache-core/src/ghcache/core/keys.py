@@ -41,7 +41,11 @@ class CacheRequest:
             self.body,
             self.scope,
         ]
-        return json.dumps(parts, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+        # surrogatepass: text decoded from non-UTF-8 bytes (argv, a Latin-1 body) holds
+        # lone surrogates; strict UTF-8 cannot encode them.  Still injective, and the
+        # same bytes as plain UTF-8 for every other string.
+        return text.encode("utf-8", "surrogatepass")
 
     @property
     def key(self) -> str:
