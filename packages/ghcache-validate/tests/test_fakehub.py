@@ -140,6 +140,10 @@ def test_exhaust_and_reset_limits(fakehub: FakeHub) -> None:
     fakehub.exhaust(ALICE)
     with client(fakehub) as c:
         assert c.get("user").status_code == 403
+        fakehub.exhaust(ALICE, "graphql")  # GraphQL answers 200 with a RATE_LIMITED error
+        limited = c.post("graphql", json={"query": "{ viewer { login } }"})
+        assert limited.status_code == 200 and limited.headers["x-ratelimit-remaining"] == "0"
+        assert limited.json()["errors"][0]["type"] == "RATE_LIMITED"
         with client(fakehub, BOB) as bob:
             assert bob.get("user").status_code == 200
         fakehub.reset_limits(ALICE)
@@ -166,6 +170,7 @@ def test_secondary_limit(fakehub: FakeHub) -> None:
         r = c.get("repos/octo/hello/issues")
         assert r.status_code == 429 and r.headers["retry-after"] == "7"
         assert r.json()["message"].startswith("You have exceeded a secondary rate limit")
+        assert r.headers["x-github-request-id"] in r.json()["message"]
         assert "x-ratelimit-remaining" in r.headers
         assert c.get("repos/octo/hello/issues").status_code == 200  # times=1 used up
     fakehub.inject(secondary=True)

@@ -157,6 +157,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 30  # idle keep-alive connections are closed after this
     disable_nagle_algorithm = True
+    request_id = ""
     server: FakeHubServer
 
     def version_string(self) -> str:
@@ -234,17 +235,19 @@ class Handler(BaseHTTPRequestHandler):
 
     def dispatch(self) -> None:
         state = self.server.state
-        target = parse_target(self.path, self.headers.get("Host"), self.server.server_port)
         try:
+            target = parse_target(self.path, self.headers.get("Host"), self.server.server_port)
             body = self.read_body()
         except (ConnectionError, TimeoutError):
             self.close_connection = True
             return
+        except ValueError:  # unparsable request target
+            body = None
         if body is None:
             self.close_connection = True
-            out = Outgoing(400, [("Content-Type", "application/json; charset=utf-8")], b"")
-            out.body = compact({"message": "Bad request body", "documentation_url": DOCS})
-            self.send(out)
+            message = {"message": "Bad request", "documentation_url": DOCS}
+            json_type = [("Content-Type", "application/json; charset=utf-8")]
+            self.send(Outgoing(400, json_type, compact(message)))
             return
         try:
             if target.path == "/_fakehub" or target.path.startswith("/_fakehub/"):
@@ -318,6 +321,7 @@ class Handler(BaseHTTPRequestHandler):
         faults: list[Any],
     ) -> tuple[Outgoing, bool]:
         """Decide the answer and charge the rate limit; called with the state lock held."""
+        self.request_id = state.next_request_id()
         now = state.now()
         client_ip = self.client_address[0]
         bad_credentials = token is not None and login is None
@@ -334,7 +338,7 @@ class Handler(BaseHTTPRequestHandler):
             message = (
                 "You have exceeded a secondary rate limit. Please wait a few minutes before you "
                 "try again. If you reach out to GitHub Support for help, please include the "
-                f"request ID {state.next_request_id()}."
+                f"request ID {self.request_id}."
             )
             reply = Reply(
                 secondary.secondary,
@@ -506,7 +510,7 @@ class Handler(BaseHTTPRequestHandler):
             ("X-XSS-Protection", "0"),
             ("Referrer-Policy", "origin-when-cross-origin, strict-origin-when-cross-origin"),
             ("Content-Security-Policy", "default-src 'none'"),
-            ("X-GitHub-Request-Id", state.next_request_id()),
+            ("X-GitHub-Request-Id", self.request_id),
         ]
         return Outgoing(status, headers, b"" if status == 304 else payload)
 
