@@ -1,0 +1,126 @@
+"""Which ``ghcache api`` command lines the fast path takes, and what it reads from them.
+
+Everything it does not take goes to the click command, so the cases that
+must return None matter as much as the ones it parses."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ghcache.cli.fastpath import parse_api_args, parse_duration
+
+
+def test_plain_endpoint() -> None:
+    request = parse_api_args(["api", "repos/octo/hello"])
+    assert request is not None
+    assert request.endpoint == "repos/octo/hello"
+    assert (request.accept, request.api_version, request.ttl, request.hostname) == (None,) * 4
+    assert not request.include and not request.silent
+
+
+def test_supported_flags_in_every_spelling() -> None:
+    request = parse_api_args(
+        [
+            "api",
+            "-i",
+            "--header",
+            "accept: application/vnd.github.raw",
+            "repos/octo/hello",
+            "--silent",
+            "-H",
+            "X-GitHub-Api-Version:2022-11-28",
+            "--cache=1h30m",
+            "--hostname",
+            "github.localhost",
+            "--offline",
+        ]
+    )
+    assert request is not None
+    assert request.endpoint == "repos/octo/hello"
+    assert request.accept == "application/vnd.github.raw"
+    assert request.api_version == "2022-11-28"
+    assert request.ttl == 5400.0
+    assert request.hostname == "github.localhost"
+    assert request.include and request.silent
+    assert parse_api_args(["api", "x", "--include", "--ttl", "60"]).ttl == 60.0  # type: ignore[union-attr]
+    assert parse_api_args(["api", "x", "--ttl=0"]).ttl == 0.0  # type: ignore[union-attr]
+
+
+def test_previews_become_gh_accept_header() -> None:
+    request = parse_api_args(["api", "x", "-p", "corsair,scarlet-witch", "--preview=baptiste"])
+    assert request is not None
+    assert request.accept == (
+        "application/vnd.github.corsair-preview+json, "
+        "application/vnd.github.scarlet-witch-preview, "
+        "application/vnd.github.baptiste-preview"
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["api"],
+        ["stats"],
+        ["--version"],
+        ["api", "--help"],
+        ["api", "a", "b"],  # two endpoints: a usage error for click to word
+        ["api", "x", "--jq", ".id"],
+        ["api", "x", "-q", ".id"],
+        ["api", "x", "--paginate"],
+        ["api", "x", "-X", "GET"],
+        ["api", "x", "-f", "a=b"],
+        ["api", "x", "--refresh"],
+        ["api", "x", "--no-cache"],
+        ["api", "x", "--verbose"],
+        ["api", "x", "-t", "{{.id}}"],
+        ["api", "x", "--cache"],  # missing value
+        ["api", "x", "--cache", "1.5h"],  # valid for gh, not whole units: click decides
+        ["api", "x", "--cache", "500ms"],
+        ["api", "x", "--cache", "soon"],
+        ["api", "x", "--cache", "-1h"],
+        ["api", "x", "--ttl", "ten"],
+        ["api", "x", "--ttl", "-5"],
+        ["api", "x", "--cache", "1h", "--ttl", "60"],
+        ["api", "x", "--ttl", "1", "--ttl", "2"],
+        ["api", "x", "--hostname", "a", "--hostname", "b"],
+        ["api", "x", "-H", "no colon"],
+        ["api", "x", "-H", "If-None-Match: abc"],  # changes what is sent
+        ["api", "x", "-H", "Authorization: token t"],
+        ["api", "x", "-H", "Accept:"],
+        ["api", "x", "-H", "Accept: a", "-H", "accept: b"],
+        ["api", "x", "-H", "Accept: a", "-p", "corsair"],
+        ["api", "x", "-p", "bad name"],
+        ["api", "x", "-Haccept:x"],  # click's glued form: left to click
+        ["api", "x", "-H=accept:x"],
+        ["api", "x", "-ii"],
+        ["api", "--", "x"],
+        ["api", "x", "--silent=yes"],
+    ],
+)
+def test_anything_else_is_left_to_click(args: list[str]) -> None:
+    assert parse_api_args(args) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("1h", 3600.0), ("30m", 1800.0), ("45s", 45.0), ("1h2m3s", 3723.0), ("0s", 0.0)],
+)
+def test_whole_unit_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "0", "1", "h", "1m1h", "1.5h", "1hh", "+1h", "1d", "\u0661h"])
+def test_other_durations_are_not_fast(text: str) -> None:
+    assert parse_duration(text) is None
+
+
+@given(st.text(st.sampled_from(list("0123456789hms.")), max_size=8))
+def test_fast_durations_agree_with_the_api_command(text: str) -> None:
+    from ghcache.cli import durations  # the api command's Go-duration parser
+
+    seconds = parse_duration(text)
+    if seconds is not None:
+        assert durations.parse_duration(text) == seconds
