@@ -61,6 +61,18 @@ def test_github_headers_and_compact_json(fakehub: FakeHub) -> None:
     assert body["open_issues_count"] == 50
 
 
+def test_accept_media_types_change_body_and_etag(fakehub: FakeHub) -> None:
+    with client(fakehub) as c:
+        plain = c.get("repos/octo/hello/issues/2")
+        full = c.get(
+            "repos/octo/hello/issues/2", headers={"Accept": "application/vnd.github.full+json"}
+        )
+    assert plain.headers["x-github-media-type"] == "github.v3; format=json"
+    assert full.headers["x-github-media-type"] == "github.v3; param=full; format=json"
+    assert "body_html" in full.json() and "body_html" not in plain.json()
+    assert full.headers["etag"] != plain.headers["etag"]
+
+
 def test_if_none_match_gives_304_without_charging(fakehub: FakeHub) -> None:
     with client(fakehub) as c:
         first = c.get("repos/octo/hello/issues")

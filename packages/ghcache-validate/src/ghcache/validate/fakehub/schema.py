@@ -25,13 +25,26 @@ def iso(stamp: int | None) -> str | None:
 class Bases:
     api: str  # e.g. "http://127.0.0.1:PORT/" or "http://api.github.localhost/"
     web: str  # e.g. "http://github.localhost/"
+    media: str = ""  # body media type param from Accept: "", "raw", "text", "html" or "full"
 
     @classmethod
-    def for_api(cls, api: str) -> Bases:
+    def for_api(cls, api: str, media: str = "") -> Bases:
         scheme, _, rest = api.partition("://")
         host = rest.partition("/")[0]
         web_host = host[4:] if host.startswith("api.") else host
-        return cls(api=api, web=f"{scheme}://{web_host}/")
+        return cls(api=api, web=f"{scheme}://{web_host}/", media=media)
+
+
+def body_fields(text: str | None, media: str) -> JSON:
+    """Issue/PR body in the representation the Accept header asked for (as GitHub does)."""
+    html = f"<p>{text}</p>" if text else None
+    if media == "text":
+        return {"body_text": text}
+    if media == "html":
+        return {"body_html": html}
+    if media == "full":
+        return {"body": text, "body_text": text, "body_html": html}
+    return {"body": text}
 
 
 def simple_user(user: User, b: Bases) -> JSON:
@@ -237,8 +250,7 @@ def issue_json(issue: Issue, repo: Repo, world: World, b: Bases) -> JSON:
             "patch_url": f"{html}.patch",
             "merged_at": None,
         }
-    body |= {
-        "body": issue.body,
+    body |= body_fields(issue.body, b.media) | {
         "closed_by": None,
         "timeline_url": f"{u}/timeline",
         "performed_via_github_app": None,
@@ -273,7 +285,7 @@ def pull_json(issue: Issue, repo: Repo, world: World, b: Bases) -> JSON:
         "locked": False,
         "title": issue.title,
         "user": simple_user(author, b),
-        "body": issue.body,
+        **body_fields(issue.body, b.media),
         "created_at": iso(issue.created_at),
         "updated_at": iso(issue.updated_at),
         "closed_at": iso(issue.closed_at),

@@ -7,6 +7,7 @@ import binascii
 import email.utils
 import hashlib
 import json
+import re
 import socket
 import sys
 import threading
@@ -116,6 +117,20 @@ def parse_target(raw: str, host_header: str | None, port: int) -> Target:
     elif path == "/api/v3" or path.startswith("/api/v3/"):
         path, base = path[len("/api/v3") :] or "/", base + "api/v3/"
     return Target(path, query, base, proxied, host)
+
+
+_MEDIA = re.compile(
+    r"application/vnd\.github(?:\.(?:v3|[a-z0-9-]+-preview))?(?:\.(raw|text|html|full))?"
+)
+
+
+def media_param(accept: str | None) -> str:
+    """The body representation requested by Accept (application/vnd.github.v3.full+json, ...)."""
+    for part in (accept or "").split(","):
+        m = _MEDIA.match(part.strip().lower())
+        if m is not None and m.group(1):
+            return m.group(1)
+    return ""
 
 
 def resource_for(path: str) -> str:
@@ -327,7 +342,7 @@ class Handler(BaseHTTPRequestHandler):
         bad_credentials = token is not None and login is None
         identity = identity_for(None if bad_credentials else login, client_ip)
         bucket = state.limits.bucket(identity, resource, now)
-        bases = Bases.for_api(target.base)
+        bases = Bases.for_api(target.base, media_param(self.headers.get("Accept")))
         secondary = next((f for f in faults if f.secondary), None)
         failing = next((f for f in faults if f.status), None)
 
@@ -497,8 +512,12 @@ class Handler(BaseHTTPRequestHandler):
         if authenticated:
             headers.append(("X-OAuth-Scopes", "gist, read:org, repo, workflow"))
             headers.append(("X-Accepted-OAuth-Scopes", "repo" if "/repos/" in self.path else ""))
-        media = "github.v4" if resource == "graphql" else "github.v3"
-        headers.append(("X-GitHub-Media-Type", f"{media}; format=json"))
+        if resource == "graphql":
+            media = "github.v4; format=json"
+        else:
+            param = media_param(self.headers.get("Accept"))
+            media = f"github.v3; param={param}; format=json" if param else "github.v3; format=json"
+        headers.append(("X-GitHub-Media-Type", media))
         headers.append(("X-GitHub-Api-Version-Selected", "2022-11-28"))
         headers.extend(bucket.headers(resource))
         headers += [
