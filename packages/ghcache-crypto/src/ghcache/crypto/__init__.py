@@ -14,7 +14,7 @@ Key derivation uses PBKDF2-HMAC-SHA256 with a fixed, versioned application salt
 must reach the same key without talking first; there is nowhere to keep a random salt.
 
 Why a fixed salt is acceptable for high-entropy secrets: a salt exists to stop one precomputed
-table from serving many targets. A GitHub token (~190 bits of randomness) or a long random team
+table from serving many targets. A GitHub token (well over 128 random bits) or a long random team
 secret cannot be enumerated at all, with or without a salt, so sharing a salt costs nothing.
 
 What it means for low-entropy secrets: the salt is the same for every ghcache user, so an
