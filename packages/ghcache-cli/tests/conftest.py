@@ -160,3 +160,9 @@ def cli() -> Any:
 def store() -> Any:
     """``store(cache_dir, endpoint, body, env=..., ...)`` writes an entry as core would."""
     return store_response
+
+
+@pytest.fixture
+def script() -> Any:
+    """``script(name)``: the path of an installed console script."""
+    return console_script

@@ -1,0 +1,194 @@
+"""The installed ``ghcache`` script serves a fresh cache hit on the standard
+library alone, and hands everything else to the click group.
+
+Each test runs the real console script under ``python -X importtime`` and
+reads which modules the process imported."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ghcache.core.stats import Stats
+from ghcache.core.store import DiskStore
+
+# Heavy or slow-path modules a cache hit must never import (the issue's list,
+# plus what the fast path avoids on purpose to stay within its budget).
+FORBIDDEN_ON_HIT = (
+    "click",
+    "httpx",
+    "pluggy",
+    "multiformats",
+    "jq",
+    "rich",
+    "cryptography",
+    "libp2p",
+    "trio",
+    "importlib.metadata",
+    "ghcache.cli.main",
+    "ghcache.core",
+    "json",
+    "re",
+    "typing",
+    "dataclasses",
+    "subprocess",
+)
+BODY = b'{"id":1296269,"full_name":"octo/hello","description":"caf\xc3\xa9"}'
+
+
+def run_traced(
+    args: list[str], env: dict[str, str], script: str
+) -> tuple[subprocess.CompletedProcess[bytes], set[str]]:
+    """Run a console script under ``-X importtime``; (result, imported module names)."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", script, *args],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    modules = set()
+    other = []
+    for line in done.stderr.decode("utf-8", "replace").splitlines(keepends=True):
+        if line.startswith("import time:"):
+            name = line.rsplit("|", 1)[-1].strip()
+            if name != "imported package":
+                modules.add(name)
+        else:
+            other.append(line)
+    done.stderr = "".join(other).encode()
+    return done, modules
+
+
+@pytest.fixture
+def traced(env: dict[str, str], script: Any) -> Any:
+    def run(args: list[str], extra: dict[str, str] | None = None, name: str = "ghcache") -> Any:
+        return run_traced(args, {**env, **(extra or {})}, script(name))
+
+    return run
+
+
+def test_hit_prints_the_body_on_the_standard_library_alone(
+    traced: Any, store: Any, env: dict[str, str], cache_dir: Path
+) -> None:
+    store(cache_dir, "repos/octo/hello", BODY, env=env)
+    done, modules = traced(["api", "repos/octo/hello"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == BODY
+    assert done.stderr == b""
+    assert "ghcache.cli.fastpath" in modules
+    assert (
+        sorted(
+            m for m in modules for bad in FORBIDDEN_ON_HIT if m == bad or m.startswith(bad + ".")
+        )
+        == []
+    )
+    assert Stats(cache_dir).read()["hits"] == 1
+
+
+def test_include_hit_also_stays_on_the_fast_path(
+    traced: Any, store: Any, env: dict[str, str], cache_dir: Path
+) -> None:
+    store(cache_dir, "repos/octo/hello", BODY, env=env, headers=[("ETag", '"x"')])
+    done, modules = traced(["api", "-i", "repos/octo/hello"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b'HTTP/1.1 200 OK\nEtag: "x"\r\n\r\n' + BODY
+    assert "click" not in modules and "ghcache.cli.main" not in modules
+
+
+def test_gh_api_cached_is_ghcache_api(
+    traced: Any, store: Any, env: dict[str, str], cache_dir: Path
+) -> None:
+    store(cache_dir, "repos/octo/hello", BODY, env=env)
+    done, modules = traced(["repos/octo/hello"], name="gh-api-cached")
+    assert (done.returncode, done.stdout) == (0, BODY)
+    assert "click" not in modules
+
+
+def test_identity_endpoint_hits_only_for_the_same_token(
+    traced: Any, store: Any, env: dict[str, str], cache_dir: Path
+) -> None:
+    store(cache_dir, "user", b'{"login":"alice"}', env=env, token="ghp_alice")
+    done, modules = traced(["api", "user"], {"GH_TOKEN": "ghp_alice"})
+    assert (done.returncode, done.stdout) == (0, b'{"login":"alice"}')
+    assert "click" not in modules
+    _, modules = traced(["api", "user"], {"GH_TOKEN": "ghp_bob"})
+    assert "ghcache.cli.main" in modules  # bob's key differs: not a hit
+    _, modules = traced(["api", "user"], {"PATH": "/nonexistent"})
+    assert "ghcache.cli.main" in modules  # no env token: the client may ask gh
+
+
+@pytest.mark.parametrize(
+    ("why", "args", "extra", "entry"),
+    [
+        ("stale", ["api", "repos/octo/hello"], {}, {"age": 400, "ttl": 300}),
+        ("--cache shorter than age", ["api", "--cache", "1m", "repos/octo/hello"], {}, {"age": 90}),
+        ("--ttl shorter than age", ["api", "--ttl", "5", "repos/octo/hello"], {}, {"age": 10}),
+        ("not 2xx", ["api", "repos/octo/hello"], {}, {"status": 404, "reason": "Not Found"}),
+        ("debug switch", ["api", "repos/octo/hello"], {"GHCACHE_NO_FASTPATH": "1"}, {}),
+        ("forced colour", ["api", "repos/octo/hello"], {"CLICOLOR_FORCE": "1"}, {}),
+        ("bad setting", ["api", "repos/octo/hello"], {"CACHE_MAX_BYTES": "0"}, {}),
+        ("other flag", ["api", "--jq", ".id", "repos/octo/hello"], {}, {}),
+        ("placeholders need git", ["api", "repos/{owner}/{repo}"], {}, {}),
+    ],
+)
+def test_everything_else_goes_to_click(
+    traced: Any,
+    store: Any,
+    env: dict[str, str],
+    cache_dir: Path,
+    why: str,
+    args: list[str],
+    extra: dict[str, str],
+    entry: dict[str, Any],
+) -> None:
+    store(cache_dir, "repos/octo/hello", BODY, env=env, **entry)
+    done, modules = traced(args, extra)
+    assert "ghcache.cli.main" in modules, why
+    assert b"Traceback" not in done.stderr
+    assert Stats(cache_dir).read()["hits"] == 0 or why == "debug switch"
+
+
+def test_longer_ttl_flag_turns_a_stale_entry_into_a_hit(
+    traced: Any, store: Any, env: dict[str, str], cache_dir: Path
+) -> None:
+    store(cache_dir, "repos/octo/hello", BODY, env=env, age=400, ttl=300)
+    done, modules = traced(["api", "--cache", "1h", "repos/octo/hello"])
+    assert (done.returncode, done.stdout) == (0, BODY)
+    assert "click" not in modules
+    done, modules = traced(
+        ["api", "repos/{owner}/{repo}", "--ttl", "3600"], {"GH_REPO": "octo/hello"}
+    )
+    assert (done.returncode, done.stdout) == (0, BODY)
+    assert "click" not in modules
+
+
+def test_corrupt_entry_is_left_for_core_to_remove(
+    traced: Any, store: Any, env: dict[str, str], cache_dir: Path
+) -> None:
+    entry = store(cache_dir, "repos/octo/hello", BODY, env=env)
+    path = DiskStore(cache_dir).path_for(entry.key)
+    path.write_bytes(path.read_bytes().replace(b"octo/hello", b"octo/HELLO"))
+    done, modules = traced(["api", "repos/octo/hello"])
+    assert "ghcache.cli.main" in modules
+    assert BODY not in done.stdout
+
+
+def test_closed_pipe_is_quiet(
+    store: Any, script: Any, env: dict[str, str], cache_dir: Path
+) -> None:
+    store(cache_dir, "repos/octo/big", b"[" + b"1," * 400_000 + b"1]", env=env)
+    done = subprocess.run(
+        f"'{script('ghcache')}' api repos/octo/big | head -c 10",
+        shell=True,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout == b"[1,1,1,1,1"
+    assert done.stderr == b""
