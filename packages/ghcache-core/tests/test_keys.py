@@ -75,9 +75,9 @@ def test_keys_are_the_same_in_a_fresh_process() -> None:
 
 def test_normalisation() -> None:
     base = make_request(API, "GET", "repos/o/r", [("a", "1"), ("b", "2")])
-    assert make_request("HTTPS://API.GITHUB.COM", "get", "/repos/o/r", [("b", "2"), ("a", "1")]) == (
-        base
-    )
+    assert make_request(
+        "HTTPS://API.GITHUB.COM", "get", "/repos/o/r", [("b", "2"), ("a", "1")]
+    ) == (base)
     assert make_request(API, "GET", "repos/o/r", [("b", "2"), ("a", "1")]).key == base.key
     assert make_request(API, "GET", "repos/o/r", [("a", "1")]).key != base.key
     assert make_request(API, "GET", "repos/o/R", [("a", "1"), ("b", "2")]).key != base.key
@@ -94,9 +94,10 @@ def test_normalisation() -> None:
     ],
 )
 def test_each_keyed_part_changes_the_key(change: dict[str, Any]) -> None:
-    assert make_request(API, "GET", "repos/o/r", **change).key != make_request(
-        API, "GET", "repos/o/r"
-    ).key
+    assert (
+        make_request(API, "GET", "repos/o/r", **change).key
+        != make_request(API, "GET", "repos/o/r").key
+    )
 
 
 def test_different_scopes_never_share_a_key() -> None:
@@ -177,8 +178,9 @@ def test_query_order_never_matters(query: list[tuple[str, str]], rnd: random.Ran
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
     max_leaves=12,
 )
 

@@ -107,7 +107,12 @@ class Entry:
         return record
 
     def to_bytes(self) -> bytes:
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        record = self.to_dict()
+        try:
+            return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        except UnicodeEncodeError:
+            # Lone surrogates (a URL from non-UTF-8 argv): \u escapes read back exactly.
+            return json.dumps(record, separators=(",", ":")).encode("ascii")
 
     @classmethod
     def from_dict(cls, record: Any, *, trust_data: bool = True) -> Entry:

@@ -1,8 +1,13 @@
 """Counters that survive the process and add up across processes.
 
-One JSON file per cache directory, updated under an exclusive ``flock`` and
-replaced atomically, so concurrent processes never lose an increment and a
-killed process never leaves a torn file.
+One JSON file per cache directory, updated under an exclusive ``flock`` on a
+separate lock file, so concurrent processes never lose an increment.  An
+update rewrites the file in place with one ``pwrite`` (padded with spaces to
+at least the old length): a killed process cannot tear a single write, and it
+avoids a rename per count, which costs ~0.2 ms on ext4 (``auto_da_alloc``
+starts writeback of the renamed file) and dominated every cache hit.  Writers
+that replace the file instead (the CLI fast path) take the same lock, so both
+kinds can run at once.
 """
 
 from __future__ import annotations
@@ -35,51 +40,77 @@ class Stats:
         self.path = self.directory / STATS_FILE
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        fd = os.open(self.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    def _locked(self, operation: int = fcntl.LOCK_EX) -> Iterator[None]:
+        lock_path = self.directory / LOCK_FILE
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except FileNotFoundError:
+            if operation != fcntl.LOCK_EX:
+                raise
+            # A fresh cache dir: the first miss is counted before the first write creates it.
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, operation)
             yield
         finally:
             os.close(fd)
 
     def read(self) -> dict[str, int]:
         """Current counters (missing or unreadable file: all zero)."""
-        counters = dict.fromkeys(COUNTERS, 0)
         try:
-            raw = json.loads(self.path.read_bytes())
-        except (OSError, ValueError):
-            return counters
-        if isinstance(raw, dict):
-            for name, value in raw.items():
-                if isinstance(value, int) and not isinstance(value, bool):
-                    counters[name] = value
-        return counters
+            with self._locked(fcntl.LOCK_SH):  # in-place updates are not atomic for readers
+                return _parse(self._read_raw())
+        except OSError:
+            return _parse(self._read_raw())  # read-only or missing dir: nobody is writing
 
     def add(self, **increments: int) -> None:
-        """Add to counters; a read-only or missing directory is silently skipped."""
+        """Add to counters; a read-only directory is silently skipped."""
         increments = {k: v for k, v in increments.items() if v}
         if not increments:
             return
         try:
             with self._locked():
-                counters = self.read()
+                old = self._read_raw()
+                counters = _parse(old)
                 for name, value in increments.items():
                     counters[name] = counters.get(name, 0) + value
-                self._write(counters)
+                self._write(counters, len(old))
         except OSError:
             pass  # statistics must never break a request
 
     def reset(self) -> None:
         with contextlib.suppress(OSError), self._locked():
-            self._write(dict.fromkeys(COUNTERS, 0))
+            self._write(dict.fromkeys(COUNTERS, 0), len(self._read_raw()))
 
-    def _write(self, counters: dict[str, Any]) -> None:
-        tmp = self.path.with_name(f".{STATS_FILE}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(counters, handle)
-        os.replace(tmp, self.path)
+    def _read_raw(self) -> bytes:
+        try:
+            return self.path.read_bytes()
+        except OSError:
+            return b""
+
+    def _write(self, counters: dict[str, Any], old_length: int) -> None:
+        data = json.dumps(counters).encode("ascii")
+        data += b" " * (old_length - len(data))  # JSON ignores the padding
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            if os.pwrite(fd, data, 0) != len(data):
+                raise OSError("short write to statistics file")
+        finally:
+            os.close(fd)
+
+
+def _parse(raw: bytes) -> dict[str, int]:
+    counters = dict.fromkeys(COUNTERS, 0)
+    try:
+        stored = json.loads(raw)
+    except ValueError:
+        return counters
+    if isinstance(stored, dict):
+        for name, value in stored.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                counters[name] = value
+    return counters
 
 
 def summarize(counters: dict[str, int]) -> dict[str, Any]:

@@ -29,15 +29,33 @@ class CacheDirError(OSError):
 
 
 def ensure_cache_dir(directory: Path) -> Path:
-    """Create ``directory`` (mode 0700) or tighten an existing one we own."""
+    """Create ``directory`` (mode 0700), or tighten an existing one we own; it must be writable."""
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = directory.stat()
-        if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) != 0o700:
-            directory.chmod(0o700)
+        mode = stat.S_IMODE(info.st_mode)
+        # Only take permissions away: a directory the owner made read-only stays so.
+        if info.st_uid == os.getuid() and mode & 0o077:
+            directory.chmod(mode & 0o700)
     except OSError as exc:
         raise CacheDirError(f"cannot use cache directory {directory}: {exc.strerror}") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise CacheDirError(f"cannot use cache directory {directory}: not writable")
     return directory
+
+
+# Reads must not move access times by themselves (relatime would on a first read):
+# atime is the LRU order, and only hits set it, explicitly.
+_NOATIME = getattr(os, "O_NOATIME", 0)
+
+
+def _read_without_atime(path: Path) -> bytes:
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOATIME)
+    except PermissionError:  # O_NOATIME needs us to own the file
+        fd = os.open(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
 
 
 class DiskStore:
@@ -49,11 +67,15 @@ class DiskStore:
     def path_for(self, key: str) -> Path:
         return self.directory / f"{ENTRY_PREFIX}{key}{ENTRY_SUFFIX}"
 
-    def read(self, key: str) -> Entry | None:
-        """The verified entry for ``key``, or None (missing, or corrupt and now removed)."""
+    def read(self, key: str, *, touch: bool = True) -> Entry | None:
+        """The verified entry for ``key``, or None (missing, or corrupt and now removed).
+
+        ``touch`` marks the entry as just used for LRU eviction; scans over the
+        whole store (``entries``, ``prune``) pass False so they keep the order.
+        """
         path = self.path_for(key)
         try:
-            raw = path.read_bytes()
+            raw = _read_without_atime(path)
         except OSError:
             return None
         try:
@@ -63,9 +85,10 @@ class DiskStore:
         except CorruptEntry:
             self._drop_corrupt(path)
             return None
-        with contextlib.suppress(OSError):
-            # Access time drives LRU eviction; mounts with relatime would not update it.
-            os.utime(path, (time.time(), os.stat(path).st_mtime))
+        if touch:
+            with contextlib.suppress(OSError):
+                # Access time drives LRU eviction; mounts with relatime would not update it.
+                os.utime(path, (time.time(), os.stat(path).st_mtime))
         return entry
 
     def write(self, entry: Entry) -> None:
@@ -108,7 +131,7 @@ class DiskStore:
         """Every readable entry; corrupt files met on the way are removed."""
         for path in self.paths():
             key = path.name[len(ENTRY_PREFIX) : -len(ENTRY_SUFFIX)]
-            entry = self.read(key)
+            entry = self.read(key, touch=False)
             if entry is not None:
                 yield entry
 
@@ -134,7 +157,7 @@ class DiskStore:
         removed = 0
         for path in list(self.paths()):
             key = path.name[len(ENTRY_PREFIX) : -len(ENTRY_SUFFIX)]
-            entry = self.read(key)
+            entry = self.read(key, touch=False)
             if entry is None:
                 removed += 1
             elif now - entry.stored_at > entry.ttl + max_stale:
@@ -168,11 +191,13 @@ class DiskStore:
         return evicted
 
     def _over_budget(self, written: int) -> bool:
-        # A full scan per write would make puts O(entries): scan when this write
-        # alone is large, else on one write in 64 at random (a soft bound).
-        if written * 64 >= self.max_bytes:
-            return True
-        return os.urandom(1)[0] < 4
+        # A full scan per write would make puts O(entries).  Scanning with a
+        # chance proportional to the bytes written scans about once per
+        # max_bytes/64 written, whatever the entry sizes, so the store overshoots
+        # its budget by ~1/64 on average (a fixed 1-in-64 chance let 64 writes of
+        # just under max_bytes/64 go unchecked: twice the budget).
+        chance = written * 64 / self.max_bytes
+        return chance >= 1 or int.from_bytes(os.urandom(4), "big") < chance * 2**32
 
     def _drop_corrupt(self, path: Path) -> None:
         with contextlib.suppress(OSError):
