@@ -13,6 +13,7 @@ from ghcache.p2p.accept import REASONS
 COUNTERS = (
     "announcements_sent",  # entries announced by us
     "announce_messages_sent",  # gossip messages (batches) published
+    "announce_messages_received",  # gossip messages received (before any check)
     "announcements_received",  # entries announced to us by peers
     "entries_accepted",  # entries from peers written to the store
     "duplicates",  # entries we already had (e.g. gossip and fetch racing)

@@ -67,7 +67,7 @@ FETCH_PROTOCOL = TProtocol(codec.FETCH_PROTOCOL)
 ANNOUNCE_QUEUE = 100_000
 MAX_BATCH_ITEMS = 500
 BATCH_LINGER = 0.002  # wait this long for more entries before publishing a batch
-PUBLISH_INTERVAL = 0.01  # at most ~100 gossip messages/s: py-libp2p sustains ~200
+PUBLISH_INTERVAL = 0.02  # at most 50 gossip messages/s: py-libp2p sustains ~200
 ENVELOPE_SLACK = 4096
 FETCH_CONCURRENCY = 8
 FETCH_TIMEOUT = 5.0
@@ -428,6 +428,7 @@ class Daemon:
             origin = ID(message.from_id)
             if origin == me:
                 continue
+            self.counters.add("announce_messages_received")
             try:
                 items = self._open_announcement(origin, bytes(message.data))
             except Refused as refused:

@@ -16,7 +16,7 @@ P2P_DEFAULTS: dict[str, str] = {
     "CACHE_MAX_ANNOUNCE_BYTES": str(1 * MIB),
     "CACHE_MAX_ENTRY_BYTES": str(16 * MIB),
     "CACHE_INLINE_ENTRY_BYTES": str(64 * 1024),
-    "CACHE_PEER_RATE": "200",
+    "CACHE_PEER_RATE": "100",
     "CACHE_CLOCK_SKEW": "60",
 }
 
