@@ -248,3 +248,10 @@ def test_build_request_scopes_identity_paths_per_token() -> None:
     assert user_a.key != user_b.key
     assert "token-a" not in user_a.scope
     assert build_request("POST", API + "repos/o/r/issues", host, body=b"{}") is None
+
+
+def test_body_nested_too_deep_for_json_still_gets_a_key() -> None:
+    body = "[" * 100_000 + "]" * 100_000
+    assert make_request(API, "POST", "graphql", body=body).key == (
+        make_request(API, "POST", "graphql", body=body).key
+    )

@@ -337,3 +337,13 @@ def test_prune(tmp_path: Path) -> None:
     assert new_temp.exists()  # may belong to a live writer
     assert (tmp_path / "stats.json").exists()
     assert store.stats.read()["corrupt_dropped"] == 1
+
+
+def test_body_nested_too_deep_for_json_round_trips(tmp_path: Path) -> None:
+    store = DiskStore(tmp_path)
+    body = b"[" * 100_000 + b"]" * 100_000
+    entry = make_entry("repos/o/deep", body)
+    assert entry.data is None
+    store.write(entry)
+    back = store.read(entry.key)
+    assert back is not None and back.body == body

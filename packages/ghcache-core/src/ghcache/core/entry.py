@@ -162,7 +162,7 @@ class Entry:
     def from_bytes(cls, raw: bytes, *, trust_data: bool = True) -> Entry:
         try:
             record = json.loads(raw)
-        except (UnicodeDecodeError, ValueError):
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
             raise CorruptEntry("not JSON") from None
         return cls.from_dict(record, trust_data=trust_data)
 
@@ -179,5 +179,5 @@ def decode_json(body: bytes) -> Any:
         return None
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):
         return None

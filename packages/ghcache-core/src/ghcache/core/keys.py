@@ -96,6 +96,6 @@ def canonical_json_text(text: str) -> str:
     """JSON text with sorted keys and no whitespace; other text unchanged."""
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to be a query
         return text
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
