@@ -1,0 +1,114 @@
+"""``--paginate`` as gh 2.23 does it, and ``--slurp`` as newer gh does it.
+
+REST: follow the ``Link: <URL>; rel="next"`` header, starting with
+``per_page=100`` unless the caller chose a page size.  GraphQL: re-send the
+query with ``$endCursor`` set from the first ``pageInfo`` that has both
+``hasNextPage`` and ``endCursor`` (gh's token-scanning rules, quirks kept).
+Pages are printed one after the other, unchanged; ``--slurp`` collects them
+into one JSON array instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs
+
+from ghcache.cli.output import header_value
+
+_LINK = re.compile(r'<([^>]+)>;\s*rel="([^"]+)"')
+PER_PAGE = 100
+
+
+def find_next_page(headers: list[tuple[str, str]]) -> str | None:
+    """The ``rel="next"`` URL of the (first) Link header, or None."""
+    for url, rel in _LINK.findall(header_value(headers, "link")):
+        if rel == "next":
+            return url
+    return None
+
+
+def add_per_page(path: str, params: dict[str, Any], per_page: int = PER_PAGE) -> str:
+    """``path`` with ``per_page=100`` added unless a field or the query already sets it."""
+    if "per_page" in params:
+        return path
+    separator = "?"
+    if "?" in path:
+        query = path.split("?", 1)[1]
+        try:
+            if parse_qs(query, strict_parsing=False).get("per_page", [""])[0]:
+                return path
+        except ValueError:
+            pass
+        separator = "&"
+    return f"{path}{separator}per_page={per_page}"
+
+
+class _Pairs(list):  # type: ignore[type-arg,unused-ignore]
+    pass
+
+
+def _tokens(value: Any) -> Iterator[tuple[str, Any]]:
+    """The token stream Go's ``json.Decoder.Token`` yields for ``value``."""
+    if isinstance(value, _Pairs):
+        yield ("open", "{")
+        for key, item in value:
+            yield ("scalar", key)
+            yield from _tokens(item)
+        yield ("close", "}")
+    elif isinstance(value, list):
+        yield ("open", "[")
+        for item in value:
+            yield from _tokens(item)
+        yield ("close", "]")
+    else:
+        yield ("scalar", value)
+
+
+def find_end_cursor(body: bytes) -> str:
+    """The cursor for the next GraphQL page, or "" when there is none (gh's ``findEndCursor``)."""
+    try:
+        parsed = json.loads(body.decode("utf-8", errors="replace"), object_pairs_hook=_Pairs)
+    except ValueError:
+        return ""
+    index = 0
+    stack: list[str] = []
+    last_key = ""
+    context_key = ""
+    end_cursor = ""
+    has_next = False
+    found_cursor = found_next = False
+    for kind, token in _tokens(parsed):
+        if kind == "open":
+            stack.append(token)
+            context_key = last_key
+            index = 0
+            continue
+        if kind == "close":
+            stack.pop()
+            context_key = ""
+            index = 0
+            continue
+        is_key = bool(stack) and stack[-1] == "{" and index % 2 == 0
+        index += 1
+        if isinstance(token, str):
+            if is_key:
+                last_key = token
+            elif context_key == "pageInfo" and last_key == "endCursor":
+                end_cursor = token
+                found_cursor = True
+                if found_next:
+                    break
+        elif isinstance(token, bool) and context_key == "pageInfo" and last_key == "hasNextPage":
+            has_next = token
+            found_next = True
+            if found_cursor:
+                break
+    return end_cursor if has_next else ""
+
+
+def slurp(pages: list[bytes]) -> bytes:
+    """Pages of JSON (arrays or objects) as one JSON array, bodies unchanged: ``[p1,p2]``."""
+    return b"[" + b",".join(page.strip() or b"null" for page in pages) + b"]"
