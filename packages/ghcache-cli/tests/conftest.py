@@ -166,3 +166,40 @@ def store() -> Any:
 def script() -> Any:
     """``script(name)``: the path of an installed console script."""
     return console_script
+
+
+def run_traced(
+    args: list[str], env: Mapping[str, str], script: str
+) -> tuple[subprocess.CompletedProcess[bytes], set[str]]:
+    """Run a console script under ``python -X importtime``: (result, imported module names).
+
+    The import lines are taken out of the result's stderr.
+    """
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", script, *args],
+        env=dict(env),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    modules = set()
+    other = []
+    for line in done.stderr.decode("utf-8", "replace").splitlines(keepends=True):
+        if line.startswith("import time:"):
+            name = line.rsplit("|", 1)[-1].strip()
+            if name != "imported package":
+                modules.add(name)
+        else:
+            other.append(line)
+    done.stderr = "".join(other).encode()
+    return done, modules
+
+
+@pytest.fixture
+def traced(env: dict[str, str]) -> Any:
+    """``traced(args, extra_env, name="ghcache")`` -> (result, imported modules)."""
+
+    def run(args: list[str], extra: dict[str, str] | None = None, name: str = "ghcache") -> Any:
+        return run_traced(args, {**env, **(extra or {})}, console_script(name))
+
+    return run

@@ -87,6 +87,10 @@ def test_previews_become_gh_accept_header() -> None:
         ["api", "x", "--ttl", "1", "--ttl", "2"],
         ["api", "x", "--hostname", "a", "--hostname", "b"],
         ["api", "x", "-H", "no colon"],
+        ["api", "x", "-H", "Accept : x"],
+        ["api", "x", "--hostname", "https://ghe.example.com"],
+        ["api", "x", "--hostname", "github.localhost/"],
+        ["api", "x", "--hostname", " github.com"],
         ["api", "x", "-H", "If-None-Match: abc"],  # changes what is sent
         ["api", "x", "-H", "Authorization: token t"],
         ["api", "x", "-H", "Accept:"],

@@ -7,7 +7,6 @@ reads which modules the process imported."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,38 +37,6 @@ FORBIDDEN_ON_HIT = (
     "subprocess",
 )
 BODY = b'{"id":1296269,"full_name":"octo/hello","description":"caf\xc3\xa9"}'
-
-
-def run_traced(
-    args: list[str], env: dict[str, str], script: str
-) -> tuple[subprocess.CompletedProcess[bytes], set[str]]:
-    """Run a console script under ``-X importtime``; (result, imported module names)."""
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", script, *args],
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    modules = set()
-    other = []
-    for line in done.stderr.decode("utf-8", "replace").splitlines(keepends=True):
-        if line.startswith("import time:"):
-            name = line.rsplit("|", 1)[-1].strip()
-            if name != "imported package":
-                modules.add(name)
-        else:
-            other.append(line)
-    done.stderr = "".join(other).encode()
-    return done, modules
-
-
-@pytest.fixture
-def traced(env: dict[str, str], script: Any) -> Any:
-    def run(args: list[str], extra: dict[str, str] | None = None, name: str = "ghcache") -> Any:
-        return run_traced(args, {**env, **(extra or {})}, script(name))
-
-    return run
 
 
 def test_hit_prints_the_body_on_the_standard_library_alone(
@@ -150,7 +117,6 @@ def test_everything_else_goes_to_click(
     done, modules = traced(args, extra)
     assert "ghcache.cli.main" in modules, why
     assert b"Traceback" not in done.stderr
-    assert Stats(cache_dir).read()["hits"] == 0 or why == "debug switch"
 
 
 def test_longer_ttl_flag_turns_a_stale_entry_into_a_hit(

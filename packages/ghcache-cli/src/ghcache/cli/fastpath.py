@@ -86,6 +86,7 @@ _NAME_CHARS = _ALNUM + "._-"  # repository owners and names, preview names
 # Endpoint characters whose URL form and key form are plainly the same.
 _SAFE_ENDPOINT_CHARS = _ALNUM + "._~/%:@!$&'()*+,;=?-"
 _WORD_CHARS = _ALNUM + "_"
+_MAX_DURATION = (2**63 - 1) // 10**9  # Go durations are int64 nanoseconds
 _PLACEHOLDER_WORDS = ("owner", "repo", "branch")
 _WHITESPACE = " \t\n\r"
 _KEYED_HEADERS = ("accept", "x-github-api-version")
@@ -154,7 +155,9 @@ def parse_api_args(args: list[str]) -> FastRequest | None:
             header_name, colon, header_value = value.partition(":")
             if not colon:
                 return None
-            headers.append((header_name.strip(), header_value.strip()))
+            if header_name != header_name.strip():
+                return None  # whether "Accept :" names Accept is the slow path's call
+            headers.append((header_name, header_value.strip()))
         elif name in ("-p", "--preview"):
             for preview in value.split(","):
                 if not is_plain_name(preview):
@@ -165,7 +168,7 @@ def parse_api_args(args: list[str]) -> FastRequest | None:
                 return None
             seen.add(name)
             if name == "--hostname":
-                if not value or "/" in value.strip().rstrip("/").split("://")[-1]:
+                if not is_plain_hostname(value):
                     return None
                 request.hostname = value
             else:
@@ -201,6 +204,11 @@ def preview_accept(names: list[str]) -> str:
     return ", ".join([first, *(f"application/vnd.github.{name}-preview" for name in names[1:])])
 
 
+def is_plain_hostname(text: str) -> bool:
+    """A bare host name such as "github.localhost" (URLs, paths, spaces: the slow path)."""
+    return bool(text) and not text.strip(_NAME_CHARS + ":")
+
+
 def is_plain_name(text: str) -> bool:
     return bool(text) and not text.strip(_NAME_CHARS)
 
@@ -220,7 +228,7 @@ def parse_duration(text: str) -> float | None:
             return None
         total += int(number) * seconds
         rest = after
-    if rest or not text:
+    if rest or not text or total > _MAX_DURATION:
         return None
     return float(total)
 

@@ -1,0 +1,134 @@
+"""For every flag combination the fast path shares with the click ``api``
+command, a cache hit gives the same stdout, stderr and exit code both ways.
+
+Against the simulated GitHub, reached the way gh reaches a test host
+(``GH_HOST=github.localhost`` plus ``HTTP_PROXY``): a first call through click
+(``GHCACHE_NO_FASTPATH=1``) stores the answer; then the same call is a hit
+through click and a hit through the fast path (proved by the imports of that
+process), and neither reaches the hub."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ghcache.core.stats import Stats
+
+ENDPOINT = "repos/octo/hello"
+
+FLAG_CASES: list[list[str]] = [
+    [],
+    ["-i"],
+    ["--include"],
+    ["--silent"],
+    ["-i", "--silent"],
+    ["--offline"],
+    ["--cache", "1h"],
+    ["--cache=1h30m", "-i"],
+    ["--ttl", "600"],
+    ["--ttl=0"],  # nothing is fresh for 0 s: both ways go to click, which revalidates
+    ["-H", "Accept: application/vnd.github.raw+json"],
+    ["--header", "X-GitHub-Api-Version: 2022-11-28"],
+    ["-p", "mercy,squirrel-girl"],
+    ["--hostname", "github.localhost"],
+    [
+        "-i",
+        "--silent",
+        "--offline",
+        "--ttl=900",
+        "--header",
+        "accept: application/vnd.github+json",
+        "--hostname=github.localhost",
+    ],
+]
+ENDPOINT_CASES: list[tuple[str, dict[str, str]]] = [
+    ("/repos/octo/hello", {}),
+    ("repos/{owner}/{repo}", {"GH_REPO": "octo/hello"}),
+    ("repos/:owner/:repo/issues?per_page=2&state=all", {"GH_REPO": "octo/hello"}),
+    ("repos/octo/hello/issues?labels=bug%2Cui&per_page=1", {}),
+    ("user", {}),  # identity-scoped: keyed to the token
+    ("users/octo", {}),
+]
+CASES = [
+    pytest.param([*flags, ENDPOINT], {}, id=" ".join(flags) or "plain") for flags in FLAG_CASES
+]
+CASES += [
+    pytest.param([*flags, endpoint], extra, id=f"{' '.join(flags)} {endpoint}".strip())
+    for endpoint, extra in ENDPOINT_CASES
+    for flags in ([], ["-i"])
+    if not flags or "?" in endpoint or endpoint == "user"
+]
+
+
+@pytest.fixture(scope="module")
+def shared_hub() -> Iterator[Any]:
+    try:
+        from ghcache.validate.fakehub import FakeHub
+    except ImportError as exc:  # pragma: no cover - ghcache-validate is a test dependency
+        pytest.skip(f"the simulated GitHub is not available: {exc}")
+    with FakeHub() as hub:
+        yield hub
+
+
+@pytest.fixture
+def hub_env(shared_hub: Any, env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    values = {**env, **shared_hub.gh_env(str(tmp_path / "gh-config"))}
+    values.pop("GITHUB_API_URL", None)
+    values.pop("NO_COLOR", None)  # output is not a terminal anyway; keep gh's default rules
+    return values
+
+
+@pytest.mark.parametrize(("args", "extra"), CASES)
+def test_hit_is_identical_through_click_and_fast_path(
+    traced: Any,
+    shared_hub: Any,
+    hub_env: dict[str, str],
+    cache_dir: Path,
+    args: list[str],
+    extra: dict[str, str],
+) -> None:
+    api = ["api", *args]
+    env = {**hub_env, **extra}
+    slow = {**env, "GHCACHE_NO_FASTPATH": "1"}
+    if "--offline" in args:  # --offline cannot fill the cache: store with the same call minus it
+        store_args = [arg for arg in api if arg != "--offline"]
+        first, _ = traced(store_args, slow)
+    else:
+        first, _ = traced(api, slow)
+    assert first.returncode == 0, first.stderr
+    fresh = "--ttl=0" not in args
+    before = shared_hub.upstream_count()
+    hits_before = Stats(cache_dir).read()["hits"]
+
+    click_hit, click_modules = traced(api, slow)
+    fast_hit, fast_modules = traced(api, env)
+
+    assert "click" in click_modules
+    if fresh:
+        assert shared_hub.upstream_count() == before, "a hit must not reach the hub"
+        assert "click" not in fast_modules and "ghcache.cli.main" not in fast_modules
+        assert Stats(cache_dir).read()["hits"] == hits_before + 2
+    else:
+        assert "ghcache.cli.main" in fast_modules  # nothing is fresh for 0 s: click answers
+    assert (fast_hit.returncode, fast_hit.stdout, fast_hit.stderr) == (
+        click_hit.returncode,
+        click_hit.stdout,
+        click_hit.stderr,
+    )
+    if "--offline" not in args and fresh:
+        assert fast_hit.stdout == first.stdout  # and a hit prints what the miss printed
+
+
+def test_stale_entry_goes_through_click_and_revalidates(
+    traced: Any, shared_hub: Any, hub_env: dict[str, str]
+) -> None:
+    first, _ = traced(["api", ENDPOINT], {**hub_env, "CACHE_DEFAULT_TTL": "0"})
+    assert first.returncode == 0
+    before = shared_hub.upstream_count()
+    again, modules = traced(["api", ENDPOINT], {**hub_env, "CACHE_DEFAULT_TTL": "0"})
+    assert "ghcache.cli.main" in modules
+    assert shared_hub.upstream_count() == before + 1  # a conditional request
+    assert again.stdout == first.stdout
