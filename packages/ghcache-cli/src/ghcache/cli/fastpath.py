@@ -439,7 +439,7 @@ class _ScanContext:
     }.__getitem__
 
 
-_scan_once = make_scanner(_ScanContext())
+_scan_once = make_scanner(_ScanContext())  # type: ignore[arg-type]  # duck-typed decoder
 
 
 def json_loads(raw: bytes) -> object:
