@@ -295,7 +295,7 @@ def run_local(
     if not report.ok:
         return report
     if workdir is not None:
-        workdir = workdir / f"ghcache-validate-{secrets.token_hex(3)}"
+        workdir = workdir / f"ghcv-{secrets.token_hex(3)}"  # short: socket paths max ~100
     with LocalNetwork(workdir, keep=keep) as net:
         scenario = Scenario(net)
         for name, step in STEPS:

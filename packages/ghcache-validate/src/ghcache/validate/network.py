@@ -63,6 +63,15 @@ def wait_for(check: Any, timeout: float, what: str, interval: float = 0.05) -> A
         time.sleep(interval)
 
 
+def short_temp_dir() -> str:
+    """A new temporary directory whose path leaves room for the daemon's Unix socket
+    (~100 bytes at most); a long TMPDIR (macOS) falls back to /tmp."""
+    base = tempfile.gettempdir()
+    if len(base) > 40 and os.path.isdir("/tmp"):
+        base = "/tmp"
+    return tempfile.mkdtemp(prefix="ghcv-", dir=base)
+
+
 class Peer:
     """One ghcache machine: a cache dir, a daemon process, and `ghcache` calls using them."""
 
@@ -182,7 +191,7 @@ class LocalNetwork:
 
     def __init__(self, workdir: Path | None = None, *, keep: bool = False) -> None:
         self.keep = keep
-        self.root = Path(tempfile.mkdtemp(prefix="ghcv-")) if workdir is None else Path(workdir)
+        self.root = Path(workdir) if workdir is not None else Path(short_temp_dir())
         self.hub: FakeHub | None = None
         self.peers: dict[str, Peer] = {}
 
