@@ -101,6 +101,7 @@ class Daemon:
         self.gossipsub: GossipSub
         self.nursery: trio.Nursery
         self.peer_id = ""
+        self.failure: str | None = None  # why run() gave up, for the exit message
 
     # -- lifetime ---------------------------------------------------------------
 
@@ -133,6 +134,9 @@ class Daemon:
             background_trio_service(self.pubsub),
             background_trio_service(self.gossipsub),
         ):
+            if not self.host.get_addrs():  # libp2p logs a failed listen and carries on
+                self.failure = f"cannot listen on {listen} (address in use or not local?)"
+                return
             await self.pubsub.wait_until_ready()
             subscription = await self.pubsub.subscribe(self.topic)
             self.host.set_stream_handler(FETCH_PROTOCOL, self._serve_fetch)
@@ -660,6 +664,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         _remove_own_files(cache_dir)
+    if daemon.failure:
+        print(f"ghcache daemon: {daemon.failure}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -45,7 +45,7 @@ def listen_multiaddr(address: str, port: int) -> Multiaddr:
 def build_host(key_pair: Any, *, enable_mdns: bool, listen: Multiaddr) -> IHost:
     """A TCP host that speaks Noise only (no plaintext, secio or TLS) and yamux."""
     noise = NoiseTransport(key_pair, noise_privkey=create_x25519_key_pair().private_key)
-    return new_host(
+    host = new_host(
         key_pair=key_pair,
         sec_opt={NOISE_PROTOCOL_ID: noise},
         muxer_opt={TProtocol(YAMUX_PROTOCOL_ID): Yamux},
@@ -54,6 +54,16 @@ def build_host(key_pair: Any, *, enable_mdns: bool, listen: Multiaddr) -> IHost:
         enable_mDNS=enable_mdns,
         listen_addrs=[listen],
     )
+    # libp2p's auto-connector dials every address in the peerstore (up to 200 at a
+    # time, mDNS strangers included); the daemon dials its own peers with backoff.
+    auto_connector = getattr(host.get_network(), "auto_connector", None)
+    if auto_connector is not None:
+        setattr(auto_connector, "maybe_connect", _no_auto_dial)  # noqa: B010
+    return host
+
+
+async def _no_auto_dial() -> None:
+    return None
 
 
 def build_pubsub(host: IHost, *, max_message_bytes: int) -> tuple[Pubsub, GossipSub]:

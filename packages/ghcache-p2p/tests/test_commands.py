@@ -1,0 +1,94 @@
+"""The daemon's commands, as a user runs them: start, status, peers, stop, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from p2p_helpers import base_env
+
+pytestmark = pytest.mark.slow
+
+GHCACHE = shutil.which("ghcache") or str(Path(sys.executable).parent / "ghcache")
+
+
+def run(
+    args: list[str], env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def p2p(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return run([sys.executable, "-m", "ghcache.p2p", *args], env)
+
+
+def test_start_status_peers_stop(tmp_path: Path) -> None:
+    env = {**base_env(), "CACHE_DIR": str(tmp_path / "cache")}
+    started = p2p("daemon", "start", env=env)
+    try:
+        assert started.returncode == 0, started.stderr
+        assert started.stdout.startswith("daemon started (pid ")
+        again = p2p("daemon", "start", env=env)
+        assert again.returncode == 1 and "already running" in again.stderr
+        assert len(again.stderr.strip().splitlines()) == 1
+        status = json.loads(p2p("daemon", "status", "--json", env=env).stdout)
+        assert status["running"] is True and status["peer_id"].startswith("12D3KooW")
+        assert (tmp_path / "cache" / "daemon.sock").stat().st_mode & 0o777 == 0o600
+        assert (tmp_path / "cache" / "p2p_identity.key").stat().st_mode & 0o777 == 0o600
+        text = p2p("daemon", "status", env=env)
+        assert text.returncode == 0 and status["peer_id"] in text.stdout
+        if os.path.exists(GHCACHE):  # the same commands through the ghcache CLI
+            peers = run([GHCACHE, "peers", "--json"], env)
+            assert peers.returncode == 0, peers.stderr
+            assert json.loads(peers.stdout) == []
+    finally:
+        stopped = p2p("daemon", "stop", env=env)
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert not (tmp_path / "cache" / "daemon.sock").exists()
+    assert not (tmp_path / "cache" / "daemon.pid").exists()
+    status = p2p("daemon", "status", env=env)
+    assert status.returncode == 1 and status.stdout.strip() == "daemon not running"
+    peers = p2p("peers", env=env)
+    assert peers.returncode == 1 and "daemon not running" in peers.stderr
+    assert "Traceback" not in peers.stderr
+    assert p2p("daemon", "stop", env=env).stdout.strip() == "daemon not running"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"CACHE_SHARED_SECRET": ""}, "no shared secret"),
+        ({"CACHE_BOOTSTRAP_PEERS": "/ip4/127.0.0.1/tcp/1"}, "CACHE_BOOTSTRAP_PEERS"),
+        ({"CACHE_LISTEN_PORT": "99999"}, "CACHE_LISTEN_PORT"),
+        ({"CACHE_MAX_ENTRY_BYTES": "big"}, "CACHE_MAX_ENTRY_BYTES"),
+    ],
+)
+def test_bad_configuration_is_one_clear_line(
+    tmp_path: Path, change: dict[str, str], message: str
+) -> None:
+    env = {**base_env(), "CACHE_DIR": str(tmp_path / "cache"), **change}
+    if not change.get("CACHE_SHARED_SECRET", "x"):
+        del env["CACHE_SHARED_SECRET"]
+    done = run([sys.executable, "-m", "ghcache.p2p.daemon"], env)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
+
+
+def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**base_env(), "CACHE_DIR": str(tmp_path / "cache"), "CACHE_LISTEN_PORT": str(port)}
+        done = run([sys.executable, "-m", "ghcache.p2p.daemon"], env)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert not (tmp_path / "cache" / "daemon.sock").exists()
