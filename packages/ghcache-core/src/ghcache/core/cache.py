@@ -19,7 +19,7 @@ from ghcache.core.hosts import resolve_host, token_from_env
 from ghcache.core.keys import CacheRequest
 from ghcache.core.scope import build_request
 from ghcache.core.stats import summarize
-from ghcache.core.store import DiskStore, ensure_cache_dir
+from ghcache.core.store import CacheDirError, DiskStore, ensure_cache_dir
 
 DEFAULT_NAMESPACE = "gh_api"
 
@@ -89,6 +89,8 @@ class GitHubAPICache:
         ttl: float | None = None,
     ) -> str:
         """Store JSON-serialisable ``data``; returns the entry's key."""
+        if ttl is not None and not ttl >= 0:  # an entry with a negative TTL reads as corrupt
+            raise ValueError(f"ttl must not be negative, got {ttl}")
         request = self.request_for(namespace, endpoint, args)
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         entry = Entry(
@@ -149,13 +151,18 @@ def get_global_cache() -> GitHubAPICache:
     with _global_lock:
         if _global is None:
             settings = Settings.from_env()
-            _global = GitHubAPICache(
-                cache_dir=settings.cache_dir,
-                enable_p2p=settings.enable_p2p,
-                p2p_listen_port=settings.listen_port,
-                default_ttl=settings.default_ttl,
-                max_bytes=settings.max_bytes,
-                max_stale=settings.max_stale,
-                bootstrap_peers=settings.bootstrap_peers,
-            )
+            try:
+                _global = GitHubAPICache(
+                    cache_dir=settings.cache_dir,
+                    enable_p2p=settings.enable_p2p,
+                    p2p_listen_port=settings.listen_port,
+                    default_ttl=settings.default_ttl,
+                    max_bytes=settings.max_bytes,
+                    max_stale=settings.max_stale,
+                    bootstrap_peers=settings.bootstrap_peers,
+                )
+            except CacheDirError as exc:
+                if settings.sources["CACHE_DIR"] == "env":
+                    raise CacheDirError(f"CACHE_DIR: {exc}") from None
+                raise CacheDirError(f"{exc} (the default; set CACHE_DIR to use another)") from None
         return _global
