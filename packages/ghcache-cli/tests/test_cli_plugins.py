@@ -128,3 +128,41 @@ def test_plugin_module_is_found_by_this_interpreter(tmp_path: Path) -> None:
     install_plugin(site, "ghcache_probe", "ghcache_probe_plugin", PLUGIN_SOURCE)
     names = {d.metadata["Name"] for d in distributions(path=[str(site)])}
     assert "ghcache_probe" in names
+
+
+class FailingPlugin:
+    @hookimpl
+    def register_commands(self, cli: click.Group) -> None:
+        @cli.command("kaput")
+        @click.option("--config-error", is_flag=True)
+        def kaput(config_error: bool) -> None:
+            if config_error:
+                from ghcache.core.config import ConfigError
+
+                raise ConfigError("CACHE_MAX_STALE must be a whole number, got 'x'")
+            raise RuntimeError("something\nbroke")
+
+
+@pytest.fixture
+def failing_plugin() -> Iterator[FailingPlugin]:
+    plugin = FailingPlugin()
+    pm.register(plugin, name="test-failing")
+    try:
+        yield plugin
+    finally:
+        pm.unregister(plugin)
+        ghcache_cli.commands.pop("kaput", None)
+
+
+def test_a_failing_command_is_one_line(
+    env: dict[str, str], failing_plugin: FailingPlugin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = CliRunner().invoke(ghcache_cli, ["kaput"])
+    assert result.exit_code == 1
+    assert result.stderr == "ghcache: internal error: RuntimeError: something broke\n"
+    known = CliRunner().invoke(ghcache_cli, ["kaput", "--config-error"])
+    assert known.exit_code == 1
+    assert known.stderr == "ghcache: CACHE_MAX_STALE must be a whole number, got 'x'\n"
+    monkeypatch.setenv("GHCACHE_DEBUG", "1")
+    debug = CliRunner().invoke(ghcache_cli, ["kaput"])
+    assert isinstance(debug.exception, RuntimeError)  # the traceback, for whoever asked

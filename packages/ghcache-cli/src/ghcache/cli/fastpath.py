@@ -625,9 +625,16 @@ def serve_hit(
     request = parse_api_args(args)
     if request is None:
         return None
-    out = sys.stdout.buffer if stdout is None else stdout
+    if stdout is None:
+        if sys.stdout is None or not hasattr(sys.stdout, "buffer"):
+            return None  # stdout closed (``>&-``) or replaced: the slow path copes
+        stdout = sys.stdout.buffer
+    out = stdout
     if stdout_is_tty is None:
-        stdout_is_tty = out.isatty()
+        try:
+            stdout_is_tty = out.isatty()
+        except (OSError, ValueError):
+            return None
     if stdout_is_tty or any(env.get(name) for name in STYLE_ENV):
         return None  # terminal output (colour, pager) is the click command's job
     try:
