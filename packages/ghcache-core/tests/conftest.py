@@ -66,7 +66,7 @@ def fake_api() -> Iterator[FakeApi]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     api.url = f"http://127.0.0.1:{server.server_address[1]}/"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield api
@@ -88,6 +88,7 @@ def env_for(fake_api: FakeApi) -> EnvFor:
             "GITHUB_API_URL": fake_api.url,
             "CACHE_DIR": str(cache_dir),
             "GH_TOKEN": "t0k",
+            "CACHE_ENABLE_P2P": "false",  # installed plugins (p2p) stay out unless a test asks
             **extra,
         }
 
