@@ -1,0 +1,225 @@
+"""The p2p daemon on loopback: propagation, fetch on miss, bulk delivery, footprint.
+
+Run: ``python bench/bench_p2p.py [--entries 200] [--bulk 1000]`` (about a minute; 127.0.0.1 only).
+
+It starts five real daemons (``python -m ghcache.p2p.daemon``, each with its own
+cache directory, Noise + yamux over TCP on 127.0.0.1, bootstrapped into a
+partial mesh) and measures, the way the CLI uses them:
+
+* propagation: store an entry on A exactly like the core client does
+  (``DiskStore.write`` + the plugin's ``entry_stored`` hook), then time until it
+  is a local hit on B (its file is in B's store), one entry at a time;
+* fetch on miss: an entry stored on A but never announced, looked up from B
+  through the plugin's ``lookup_entry`` hook (control socket -> B -> fetch
+  protocol -> A -> back), the path a CLI miss takes;
+* bulk: 1,000 entries stored on A as fast as possible; how many reach each of
+  the four other nodes and how long it takes;
+* footprint: each daemon's RSS and its CPU use while idle over 5 s.
+
+Baselines from the same run: the control-socket round trip (``status``) and a
+local ``DiskStore`` write + read, the floor under any of the above.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "packages" / "ghcache-p2p" / "tests"))
+
+from p2p_helpers import Daemon, Network, make_entry, wait_until  # noqa: E402
+
+TARGET_PROPAGATION_MS = 50.0
+TARGET_FETCH_MS = 20.0
+TARGET_IDLE_CPU = 1.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+def start_network(root: Path) -> tuple[Network, list[Daemon]]:
+    net = Network(root)
+    a = net.start("a")
+    b = net.start("b", bootstrap=[a])
+    c = net.start("c", bootstrap=[a, b])
+    d = net.start("d", bootstrap=[b, c])
+    e = net.start("e", bootstrap=[c, d])
+    nodes = [a, b, c, d, e]
+    for node, others in (
+        (a, [b, c]),
+        (b, [a, c, d]),
+        (c, [a, b, d, e]),
+        (d, [b, c, e]),
+        (e, [c, d]),
+    ):
+        node.wait_topic_peers(*others, timeout=30)
+    time.sleep(2.0)  # a couple of gossipsub heartbeats: meshes formed
+    return net, nodes
+
+
+def bench_propagation(a: Daemon, b: Daemon, count: int) -> list[float]:
+    times = []
+    store_b = b.store()
+    for _ in range(count):
+        entry = make_entry("propagation")
+        path = store_b.path_for(entry.key)
+        started = time.perf_counter()
+        a.put(entry)
+        deadline = started + 5.0
+        while not path.exists():
+            if time.perf_counter() > deadline:
+                raise SystemExit(f"bench_p2p: entry never reached B: {entry.key}")
+            time.sleep(0.0005)
+        times.append(time.perf_counter() - started)
+        time.sleep(0.01)
+    return times
+
+
+def bench_fetch(a: Daemon, b: Daemon, count: int) -> list[float]:
+    times = []
+    for _ in range(count):
+        entry = make_entry("fetch")
+        a.store().write(entry)  # stored, never announced: only a fetch can move it
+        started = time.perf_counter()
+        found = b.lookup(entry.key)
+        times.append(time.perf_counter() - started)
+        if found is None or found.body != entry.body:
+            raise SystemExit("bench_p2p: lookup on B did not fetch the entry from A")
+    return times
+
+
+def bench_bulk(nodes: list[Daemon], count: int) -> tuple[dict[str, int], float, float]:
+    a, others = nodes[0], nodes[1:]
+    entries = [make_entry("bulk") for _ in range(count)]
+    started = time.perf_counter()
+    for entry in entries:
+        a.put(entry)
+    stored = time.perf_counter() - started
+    keys = [e.key for e in entries]
+
+    def delivered(node: Daemon) -> int:
+        store = node.store()
+        return sum(store.path_for(k).exists() for k in keys)
+
+    try:
+        wait_until(lambda: all(delivered(n) == count for n in others), 60, "bulk delivery")
+    except AssertionError:
+        pass
+    elapsed = time.perf_counter() - started
+    return {n.cache_dir.name: delivered(n) for n in others}, stored, elapsed
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def bench_idle(nodes: list[Daemon], seconds: float) -> dict[str, tuple[float, float]]:
+    pids = {n.cache_dir.name: n.process.pid for n in nodes if n.process is not None}
+    time.sleep(1.0)
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    time.sleep(seconds)
+    return {
+        name: (rss_mib(pid), 100 * (cpu_seconds(pid) - before[name]) / seconds)
+        for name, pid in pids.items()
+    }
+
+
+def baselines(a: Daemon, count: int = 200) -> tuple[float, float]:
+    socket_times, store_times = [], []
+    store = a.store()
+    for _ in range(count):
+        started = time.perf_counter()
+        a.client.status()
+        socket_times.append(time.perf_counter() - started)
+        entry = make_entry("baseline")
+        started = time.perf_counter()
+        store.write(entry)
+        store.read(entry.key)
+        store_times.append(time.perf_counter() - started)
+        store.delete(entry.key)
+    return statistics.median(socket_times), statistics.median(store_times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=200, help="entries timed one by one")
+    parser.add_argument("--fetches", type=int, default=100, help="lookups timed")
+    parser.add_argument("--bulk", type=int, default=1000, help="entries stored at once")
+    parser.add_argument("--idle", type=float, default=5.0, help="seconds of idle CPU measured")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench_p2p_") as tmp:
+        started = time.perf_counter()
+        net, nodes = start_network(Path(tmp))
+        try:
+            print(f"5 daemons up and meshed in {time.perf_counter() - started:.1f} s (loopback)")
+            a, b = nodes[0], nodes[1]
+            socket_rtt, store_rw = baselines(a)
+            propagation = bench_propagation(a, b, args.entries)
+            fetch = bench_fetch(a, b, args.fetches)
+            delivered, stored_s, bulk_s = bench_bulk(nodes, args.bulk)
+            idle = bench_idle(nodes, args.idle)
+            refused = sum(sum(n.refused().values()) for n in nodes)
+        finally:
+            net.close()
+
+    prop_median, prop_p95 = ms(statistics.median(propagation)), ms(p95(propagation))
+    fetch_median = ms(statistics.median(fetch))
+    lost = sum(args.bulk - n for n in delivered.values())
+    worst_cpu = max(cpu for _, cpu in idle.values())
+    print()
+    print("baseline (same run)")
+    print(f"  control socket round trip (status)   median {ms(socket_rtt):7.2f} ms")
+    print(f"  local DiskStore write + read          median {ms(store_rw):7.2f} ms")
+    print(f"propagation A -> local hit on B ({args.entries} entries, one at a time)")
+    print(
+        f"  median {prop_median:7.2f} ms   p95 {prop_p95:7.2f} ms   "
+        f"target median < {TARGET_PROPAGATION_MS:.0f} ms: {'ok' if prop_median < TARGET_PROPAGATION_MS else 'MISSED'}"
+        f"   ({prop_median / ms(store_rw):.0f} x a local write+read)"
+    )
+    print(f"fetch on miss, lookup_entry on B -> A ({args.fetches} lookups)")
+    print(
+        f"  median {fetch_median:7.2f} ms   p95 {ms(p95(fetch)):7.2f} ms   "
+        f"target median < {TARGET_FETCH_MS:.0f} ms: {'ok' if fetch_median < TARGET_FETCH_MS else 'MISSED'}"
+        f"   ({fetch_median / ms(socket_rtt):.0f} x a control-socket round trip)"
+    )
+    print(
+        f"bulk: {args.bulk} entries stored on A in {stored_s:.2f} s, all delivered after {bulk_s:.2f} s"
+    )
+    for name, count in delivered.items():
+        print(f"  {name}: {count}/{args.bulk} delivered")
+    print(
+        f"  lost: {lost}   target 0: {'ok' if lost == 0 else 'MISSED'}   refused (all nodes): {refused}"
+    )
+    print(f"footprint (idle over {args.idle:.0f} s)")
+    for name, (rss, cpu) in idle.items():
+        print(f"  {name}: RSS {rss:6.1f} MiB   idle CPU {cpu:5.2f} %")
+    print(
+        f"  worst idle CPU {worst_cpu:.2f} %   target < {TARGET_IDLE_CPU:.0f} %: "
+        f"{'ok' if worst_cpu < TARGET_IDLE_CPU else 'MISSED'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
