@@ -85,11 +85,13 @@ def run_cli(
     script: str = "ghcache",
     stdin: bytes | None = None,
     timeout: float = 60,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [console_script(script), *args],
         env=dict(env),
         input=stdin,
+        cwd=cwd,
         capture_output=True,
         timeout=timeout,
         check=False,
@@ -151,9 +153,22 @@ def hub() -> Iterator[Any]:
 
 
 @pytest.fixture
-def cli() -> Any:
-    """``cli(args, env, script=..., stdin=...)`` runs the installed console script."""
-    return run_cli
+def workdir(tmp_path: Path) -> Path:
+    """Where the CLI runs: outside any git checkout, so placeholders cannot use git remotes."""
+    path = tmp_path / "work"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def cli(workdir: Path) -> Any:
+    """``cli(args, env, script=..., stdin=..., cwd=...)`` runs the installed console script."""
+
+    def run(args: list[str], env: Mapping[str, str], **kwargs: Any) -> Any:
+        kwargs.setdefault("cwd", workdir)
+        return run_cli(args, env, **kwargs)
+
+    return run
 
 
 @pytest.fixture
@@ -169,7 +184,7 @@ def script() -> Any:
 
 
 def run_traced(
-    args: list[str], env: Mapping[str, str], script: str
+    args: list[str], env: Mapping[str, str], script: str, cwd: Path | None = None
 ) -> tuple[subprocess.CompletedProcess[bytes], set[str]]:
     """Run a console script under ``python -X importtime``: (result, imported module names).
 
@@ -178,6 +193,7 @@ def run_traced(
     done = subprocess.run(
         [sys.executable, "-X", "importtime", script, *args],
         env=dict(env),
+        cwd=cwd,
         capture_output=True,
         timeout=60,
         check=False,
@@ -196,10 +212,20 @@ def run_traced(
 
 
 @pytest.fixture
-def traced(env: dict[str, str]) -> Any:
+def traced(env: dict[str, str], workdir: Path) -> Any:
     """``traced(args, extra_env, name="ghcache")`` -> (result, imported modules)."""
 
     def run(args: list[str], extra: dict[str, str] | None = None, name: str = "ghcache") -> Any:
-        return run_traced(args, {**env, **(extra or {})}, console_script(name))
+        return run_traced(args, {**env, **(extra or {})}, console_script(name), workdir)
 
     return run
+
+
+@pytest.fixture
+def git_checkout(workdir: Path) -> Path:
+    """``workdir`` as a git checkout whose origin is github.com/octo/hello (no network used)."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    for args in (["init", "-q"], ["remote", "add", "origin", "https://github.com/octo/hello.git"]):
+        subprocess.run(["git", *args], cwd=workdir, check=True, capture_output=True)
+    return workdir

@@ -149,8 +149,9 @@ def test_cache_show_missing_and_corrupt(
         corrupt.stderr.startswith(b"ghcache: the entry for ") and corrupt.stderr.count(b"\n") == 1
     )
     unfilled = cli(["cache", "show", "repos/{owner}/x"], env)
-    assert unfilled.returncode == 2
-    assert b"GH_REPO" in unfilled.stderr and b"Traceback" not in unfilled.stderr
+    assert unfilled.returncode == 1
+    assert unfilled.stderr.startswith(b"ghcache: unable to expand placeholder in path: ")
+    assert unfilled.stderr.count(b"\n") == 1
 
 
 def test_cache_clear_removes_entries_and_keeps_stats(
@@ -236,3 +237,12 @@ def test_unusable_cache_dir_is_one_line(cli: Any, env: dict[str, str], tmp_path:
         assert done.returncode in (0, 1), (args, done.stderr)
         assert b"Traceback" not in done.stderr
         assert done.stderr.count(b"\n") <= 2
+
+
+def test_cache_show_placeholders_from_the_git_remote(
+    cli: Any, store: Any, env: dict[str, str], cache_dir: Path, git_checkout: Path
+) -> None:
+    entry = store(cache_dir, "repos/octo/hello", b"{}", env=env)
+    done = cli(["cache", "show", "repos/{owner}/{repo}"], env, cwd=git_checkout)
+    assert done.returncode == 0, done.stderr
+    assert entry.key in done.stdout.decode()

@@ -56,12 +56,13 @@ def test_warm_from_file_and_stdin(
 
 
 def test_warm_reports_failures_and_exits_1(cli: Any, hub_env: dict[str, str]) -> None:
+    # The cli fixture runs outside any git checkout: {owner} has neither GH_REPO nor a remote.
     done = cli(["warm", "repos/octo/hello", "repos/octo/no-such-repo", "repos/{owner}/x"], hub_env)
     assert done.returncode == 1
     assert done.stdout == b"warmed 3 endpoint(s): 1 fetched, 0 already cached, 2 failed\n"
     errors = done.stderr.decode().splitlines()
     assert errors[0] == "ghcache: warm repos/octo/no-such-repo: HTTP 404 Not Found"
-    assert errors[1].startswith("ghcache: warm repos/{owner}/x: cannot fill the placeholders")
+    assert errors[1].startswith("ghcache: warm repos/{owner}/x: unable to expand placeholder")
     assert len(errors) == 2
 
 

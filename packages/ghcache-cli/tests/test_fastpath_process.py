@@ -158,3 +158,13 @@ def test_closed_pipe_is_quiet(
     )
     assert done.stdout == b"[1,1,1,1,1"
     assert done.stderr == b""
+
+
+def test_placeholders_from_git_take_the_click_path_to_the_same_hit(
+    traced: Any, store: Any, env: dict[str, str], cache_dir: Path, git_checkout: Path
+) -> None:
+    store(cache_dir, "repos/octo/hello", BODY, env=env)
+    done, modules = traced(["api", "repos/{owner}/{repo}"])
+    assert "ghcache.cli.main" in modules  # git is the api command's business
+    assert (done.returncode, done.stdout, done.stderr) == (0, BODY, b"")
+    assert Stats(cache_dir).read()["hits"] == 1

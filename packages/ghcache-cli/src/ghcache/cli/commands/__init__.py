@@ -23,19 +23,27 @@ class EndpointError(ValueError):
     """An endpoint that cannot be turned into a URL (e.g. placeholders without a repo)."""
 
 
-def endpoint_url(endpoint: str, host: ApiHost, env: Mapping[str, str] | None = None) -> str:
-    """The URL ``ghcache api ENDPOINT`` would GET: REST base + path, placeholders filled."""
-    from ghcache.cli.fastpath import fill_placeholders
+def endpoint_url(
+    endpoint: str,
+    host: ApiHost,
+    env: Mapping[str, str] | None = None,
+    *,
+    hostname: str | None = None,
+) -> str:
+    """The URL ``ghcache api ENDPOINT`` would GET: REST base + path, placeholders filled
+    as the api command fills them (GH_REPO, else the git remotes; the current branch)."""
+    from ghcache.cli.placeholders import PlaceholderError, Resolver
 
     env = os.environ if env is None else env
     endpoint = endpoint.strip()
     if not endpoint:
         raise EndpointError("empty endpoint")
-    if endpoint.startswith(("http://", "https://")):
-        return endpoint
     if endpoint == "graphql":
         raise EndpointError("graphql needs a query; use `ghcache api graphql -f query=...`")
-    filled = fill_placeholders(endpoint, env)
-    if filled is None:
-        raise EndpointError(f"cannot fill the placeholders in {endpoint!r}: set GH_REPO=OWNER/REPO")
+    try:
+        filled = Resolver(env, hostname=hostname).fill(endpoint)
+    except PlaceholderError as exc:
+        raise EndpointError(f"unable to expand placeholder in path: {exc}") from None
+    if "://" in filled:
+        return filled
     return host.rest_url + filled.removeprefix("/")

@@ -168,9 +168,9 @@ def key_for_endpoint(endpoint: str, hostname: str | None) -> str:
 
     host = resolve_host(hostname)
     try:
-        url = endpoint_url(endpoint, host)
+        url = endpoint_url(endpoint, host, hostname=hostname)
     except EndpointError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise GhcacheError(str(exc)) from None
     _, path, _ = split_url(url, host)
     token = resolve_token(host)[0] if is_identity_path(path) else None
     request = build_request("GET", url, host, token=token)

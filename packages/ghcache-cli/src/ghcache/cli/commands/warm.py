@@ -26,12 +26,14 @@ def read_endpoints(handle: IO[str]) -> list[str]:
     return endpoints
 
 
-def warm_one(client: Any, endpoint: str, *, ttl: float | None, refresh: bool) -> tuple[str, str]:
+def warm_one(
+    client: Any, endpoint: str, *, ttl: float | None, refresh: bool, hostname: str | None = None
+) -> tuple[str, str]:
     """(outcome, detail) for fetching one endpoint into the cache."""
     from ghcache.core.client import ApiError
 
     try:
-        url = endpoint_url(endpoint, client.host)
+        url = endpoint_url(endpoint, client.host, hostname=hostname)
         response = client.request("GET", url, ttl=ttl, refresh=refresh)
     except (ApiError, EndpointError) as exc:
         return FAILED, str(exc)
@@ -103,7 +105,9 @@ def warm(
         for endpoint in wanted:
             if bar is not None:
                 bar.update(bar.task_ids[0], description=endpoint)
-            outcome, detail = warm_one(client, endpoint, ttl=ttl, refresh=refresh)
+            outcome, detail = warm_one(
+                client, endpoint, ttl=ttl, refresh=refresh, hostname=hostname
+            )
             outcomes[outcome] += 1
             if outcome == FAILED:
                 message = f"ghcache: warm {endpoint}: {detail}"
