@@ -96,3 +96,44 @@ def test_warm_unwritable_cache_dir(cli: Any, hub_env: dict[str, str], tmp_path: 
     assert done.returncode == 1
     assert b"Traceback" not in done.stderr
     assert done.stderr.startswith(b"ghcache: warm repos/octo/hello: not cached: ")
+
+
+def test_warm_shows_a_progress_bar_on_a_terminal(
+    hub_env: dict[str, str], script: Any, workdir: Path
+) -> None:
+    import os
+    import pty
+    import subprocess
+
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(
+            [script("ghcache"), "warm", "repos/octo/hello", "users/octo", "repos/octo/nope"],
+            env={**hub_env, "COLUMNS": "100", "TERM": "xterm"},
+            cwd=workdir,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            timeout=60,
+            check=False,
+        )
+        os.close(terminal)
+        terminal = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the terminal side is closed and drained
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if terminal >= 0:
+            os.close(terminal)
+        os.close(controller)
+    assert done.returncode == 1
+    assert done.stdout == b"warmed 3 endpoint(s): 2 fetched, 0 already cached, 1 failed\n"
+    assert b"\x1b[" in seen  # rich drew (and cleared) a live bar
+    assert b"/3" in seen  # its "done/total" column
+    assert b"ghcache: warm repos/octo/nope: HTTP 404 Not Found" in seen
+    assert b"Traceback" not in seen

@@ -111,8 +111,15 @@ def cli() -> None:
     """ghcache: a shared, caching drop-in for `gh api`.
 
     `ghcache api ENDPOINT` answers like `gh api ENDPOINT`, from a local cache
-    when it can. Set GHCACHE_NO_FASTPATH=1 to bypass the standard-library
-    fast path for cache hits (same output, for debugging).
+    when it can.
+
+    \b
+    Exit codes: 0 success; 1 a failure, said in one line on stderr (a bad
+    setting such as CACHE_DEFAULT_TTL=abc, an unusable cache directory, an
+    API error); 2 a usage error.
+    Debugging aids: GHCACHE_NO_FASTPATH=1 answers cache hits through the
+    full command instead of the standard-library fast path (same output,
+    slower); GHCACHE_DEBUG=1 shows the traceback of an unexpected error.
     """
 
 
