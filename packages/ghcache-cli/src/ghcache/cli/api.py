@@ -53,12 +53,19 @@ class ApiUsageError(click.UsageError):
 
 
 class ApiFailure(click.ClickException):
-    """A one-line failure, exit 1 (unreachable API, unreadable file, bad placeholder)."""
+    """A failure, exit 1: ``ghcache: MESSAGE`` for ghcache's own failures (API unreachable,
+    offline miss, settings); ``bare`` ones print the message alone, as gh does for the
+    same failures (jq/template errors, unreadable files, placeholders)."""
 
     exit_code = 1
 
+    def __init__(self, message: str, *, bare: bool = False) -> None:
+        super().__init__(message)
+        self.bare = bare
+
     def show(self, file: Any = None) -> None:
-        click.echo(output.error_line(self.format_message()).rstrip("\n"), err=True)
+        message = self.format_message()
+        click.echo(message if self.bare else output.error_line(message).rstrip("\n"), err=True)
 
 
 class ApiCommand(click.Command):
@@ -170,9 +177,11 @@ def read_input(name: str, stdin: IO[bytes]) -> bytes:
         with open(name, "rb") as handle:
             return handle.read()
     except IsADirectoryError:
-        raise ApiFailure(f"read {name}: is a directory") from None
+        raise ApiFailure(f"read {name}: is a directory", bare=True) from None
     except OSError as exc:
-        raise ApiFailure(f"open {name}: {(exc.strerror or 'cannot read').lower()}") from None
+        raise ApiFailure(
+            f"open {name}: {(exc.strerror or 'cannot read').lower()}", bare=True
+        ) from None
 
 
 @dataclass
@@ -195,8 +204,9 @@ class Printer:
             self.out.write(output.format_include(resp, color=self.color))
         if resp.status == 204:
             return "", None
-        body: bytes = resp.body
         is_json = output.is_json(resp.headers)
+        # What gh reads: JSON bodies with control-character escapes defused.
+        body: bytes = output.sanitize_json_controls(resp.body) if is_json else resp.body
         problem: str | None = None
         if is_json and (graphql or resp.status >= 400):
             problem = output.message_from_body(body, resp.status) or None
@@ -209,7 +219,9 @@ class Printer:
         elif opts.slurp and problem is None and resp.status <= 299:
             self.slurped.append(body)
         else:
-            output.write_body(body, resp.headers, self.out, is_tty=self.color, status=resp.status)
+            output.write_body(
+                resp.body, resp.headers, self.out, is_tty=self.color, status=resp.status
+            )
         if problem is None and resp.status > 299:
             problem = f"HTTP {resp.status}"
         if problem is not None:
@@ -227,7 +239,7 @@ class Printer:
             run()
         except (JqError, TemplateError) as exc:
             self.out.flush()
-            raise ApiFailure(str(exc)) from None
+            raise ApiFailure(str(exc), bare=True) from None
 
     def finish(self) -> None:
         if self.template is not None:
@@ -291,7 +303,7 @@ def run_api(opts: ApiOptions, env: Mapping[str, str] | None = None) -> None:
     try:
         params = parse_fields(opts.raw_fields, opts.typed_fields, stdin=stdin, fill=resolver.fill)
     except FieldValueError as exc:
-        raise ApiFailure(str(exc)) from None
+        raise ApiFailure(str(exc), bare=True) from None
     except FieldError as exc:
         raise ApiUsageError(str(exc)) from None
 
@@ -299,8 +311,8 @@ def run_api(opts: ApiOptions, env: Mapping[str, str] | None = None) -> None:
     try:
         path = resolver.fill(opts.endpoint)
     except PlaceholderError as exc:
-        raise ApiFailure(f"unable to expand placeholder in path: {exc}") from None
-    method = opts.method.upper()
+        raise ApiFailure(f"unable to expand placeholder in path: {exc}", bare=True) from None
+    method = opts.method  # sent as typed, like gh; compared case-insensitively
     if not opts.method_passed and (params or opts.input_file is not None):
         method = "POST"
     if opts.paginate and not graphql:
@@ -359,7 +371,7 @@ def _request_loop(
         url = _request_url(client, path, graphql)
         payload = body
         if send_params:
-            if method == "GET":
+            if method.upper() == "GET":
                 url = add_query(url, params)
             else:
                 payload = go_json(graphql_payload(params) if graphql else params)

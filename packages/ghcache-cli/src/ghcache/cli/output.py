@@ -141,9 +141,52 @@ def format_include(resp: ResponseLike, *, color: bool = False) -> bytes:
 
 # --------------------------------------------------------------------------- bodies
 
+# gh 2.23 rewrites JSON escapes of control characters in every JSON response
+# (api/sanitize_ascii.go) so a terminal never receives them: C0 as caret
+# notation, C1 as an escaped octal.
+_CONTROL_ESCAPES: dict[bytes, bytes] = {
+    b"\\u00%02x" % code: (b"^" + bytes([code + 64])).replace(b"\\", b"\\\\") for code in range(0x20)
+}
+_CONTROL_ESCAPES.update({b"\\u00%02x" % code: b"\\\\%o" % code for code in range(0x80, 0xA0)})
+
 
 def is_json(headers: Iterable[tuple[str, str]]) -> bool:
     return bool(_JSON_TYPE.search(header_value(headers, "content-type")))
+
+
+def sanitize_json_controls(body: bytes) -> bytes:
+    """gh's sanitizer: ``\\u001b`` -> ``^[``, ``\\u009b`` -> ``\\\\233`` in a JSON body.
+
+    The scan mirrors gh's reader exactly, quirks included: a backslash run of
+    odd length before an escape gets one more backslash, and the last six
+    bytes are never examined.
+    """
+    if b"\\u00" not in body:
+        return body
+    out = bytearray()
+    limit = len(body) - 6
+    index = 0
+    add_escape = False
+    while True:
+        slash = body.find(b"\\", index, max(limit, 0))
+        if slash < 0:
+            out += body[index:]
+            return bytes(out)
+        if slash > index:
+            out += body[index:slash]
+            add_escape = False
+        if body.startswith(b"\\u00", slash):
+            window = body[slash : slash + 6]
+            replacement = _CONTROL_ESCAPES.get(window.lower(), window)
+            if add_escape:
+                replacement = b"\\" + replacement
+                add_escape = False
+            out += replacement
+            index = slash + 6
+            continue
+        add_escape = not add_escape
+        out += b"\\"
+        index = slash + 1
 
 
 def go_json_string(text: str, *, escape_html: bool = False) -> str:
@@ -221,10 +264,13 @@ def _emit_colored(value: Any, depth: int, indent: str, out: list[str]) -> None:
 def render_body(
     body: bytes, headers: Iterable[tuple[str, str]], *, color: bool, status: int = 200
 ) -> bytes:
-    """What gh prints for a response body (no filter): raw, or coloured JSON."""
+    """What gh prints for a response body (no filter): raw, or (sanitized) JSON, maybe coloured."""
     if status == 204:
         return b""
-    if color and is_json(headers):
+    if not is_json(headers):
+        return body
+    body = sanitize_json_controls(body)
+    if color:
         painted = colorize_json(body)
         if painted is not None:
             return painted
