@@ -1,0 +1,232 @@
+"""ghcache-core store speed against requests-cache (SQLite) and diskcache, same run.
+
+Run: ``python bench/bench_core.py`` (about 30 s; temp dirs only, no network).
+
+For 2 KB and 200 KB JSON bodies it times, in a warm process:
+
+* ``put``: store one response under a new key;
+* ``get``: fetch a fresh stored response back as the decoded Python object.
+
+What each contender stores and returns:
+
+* ghcache ``GitHubAPICache``: the documented API.  ``put("gh_api", data, endpoint)``
+  computes the CIDv1 key of the request, writes one JSON file (exact body bytes,
+  body CID, headers, ``data``) atomically; ``get`` recomputes the key, reads and
+  verifies the body CID, checks freshness and adds to the persistent counters.
+* ghcache ``DiskStore``: the same file write/read with a precomputed key and no
+  counters (what the CLI hit path and the caching client pay per entry).
+* requests-cache ``SQLiteCache``: ``save_response`` of a ``requests.Response``
+  (body bytes + headers, pickled ``CachedResponse`` row); ``get_response(key).json()``.
+* diskcache ``Cache``: ``set(key, data)`` / ``get(key)`` of the same Python object
+  (pickled; values over 32 KB go to their own file).
+
+Aim: ghcache's hit path (get) at least as fast as the faster of the other two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SIZES = {"2KB": 2 * 1024, "200KB": 200 * 1024}
+KEYS = 200  # distinct entries per (contender, size)
+
+
+def make_data(size: int) -> list[dict[str, Any]]:
+    """A GitHub-like JSON list whose compact encoding is about ``size`` bytes."""
+    items: list[dict[str, Any]] = []
+    while len(json.dumps(items, separators=(",", ":"))) < size:
+        n = len(items)
+        items.append(
+            {
+                "id": 1000 + n,
+                "number": n,
+                "title": f"Issue number {n} with a title",
+                "state": "open" if n % 3 else "closed",
+                "user": {"login": f"user{n % 17}", "id": n * 7},
+                "labels": [{"name": "bug"}, {"name": "ui"}][: n % 3],
+                "body": "ünïcödé text " * (n % 4),
+            }
+        )
+    return items
+
+
+@dataclass
+class Contender:
+    name: str
+    stores: str
+    put: Callable[[int], None]
+    get: Callable[[int], Any]
+    close: Callable[[], None]
+
+
+def ghcache_api(directory: Path, data: Any) -> Contender:
+    from ghcache.core.cache import GitHubAPICache
+
+    cache = GitHubAPICache(cache_dir=directory, default_ttl=3600, max_bytes=1 << 40)
+    return Contender(
+        "ghcache GitHubAPICache",
+        "JSON file per entry: exact body, body CID, headers, data; verified on read; counters",
+        put=lambda i: cache.put("gh_api", data, f"repos/o/r/issues/{i}"),
+        get=lambda i: cache.get("gh_api", f"repos/o/r/issues/{i}"),
+        close=lambda: None,
+    )
+
+
+def ghcache_store(directory: Path, data: Any) -> Contender:
+    from ghcache.core.entry import Entry
+    from ghcache.core.keys import make_request
+    from ghcache.core.store import DiskStore
+
+    store = DiskStore(directory, max_bytes=1 << 40)
+    body = json.dumps(data, separators=(",", ":")).encode()
+    keys = [make_request("https://api.github.com/", "GET", f"r/{i}").key for i in range(KEYS)]
+    now = time.time()
+
+    def put(i: int) -> None:
+        store.write(
+            Entry(keys[i], "shared", "GET", "u", now, 3600, 200, [("ETag", '"x"')], body, data=data)
+        )
+
+    def get(i: int) -> Any:
+        entry = store.read(keys[i])
+        return entry.data if entry is not None else None
+
+    return Contender(
+        "ghcache DiskStore", "same file, key precomputed, no counters", put, get, lambda: None
+    )
+
+
+def requests_cache_sqlite(directory: Path, data: Any) -> Contender:
+    import requests
+    from requests_cache.backends.sqlite import SQLiteCache
+    from urllib3 import HTTPResponse
+
+    cache = SQLiteCache(directory / "http_cache.sqlite")
+    body = json.dumps(data, separators=(",", ":")).encode()
+
+    def response(i: int) -> requests.Response:
+        resp = requests.Response()
+        resp.status_code = 200
+        resp.reason = "OK"
+        resp.url = f"https://api.github.com/repos/o/r/issues/{i}"
+        resp.headers.update({"Content-Type": "application/json", "ETag": '"x"'})
+        resp._content = body
+        resp.raw = HTTPResponse(
+            body=io.BytesIO(body),
+            headers=dict(resp.headers),
+            status=200,
+            reason="OK",
+            preload_content=False,
+            request_url=resp.url,
+        )
+        resp.request = requests.Request("GET", resp.url).prepare()
+        return resp
+
+    prepared = [response(i) for i in range(KEYS)]
+
+    def get(i: int) -> Any:
+        found = cache.get_response(f"k{i}")
+        return found.json() if found is not None else None
+
+    return Contender(
+        "requests-cache SQLite",
+        "pickled CachedResponse row (body bytes + headers); get decodes .json()",
+        put=lambda i: cache.save_response(prepared[i], cache_key=f"k{i}"),
+        get=get,
+        close=cache.close,
+    )
+
+
+def diskcache_cache(directory: Path, data: Any) -> Contender:
+    import diskcache
+
+    cache = diskcache.Cache(str(directory / "diskcache"))
+    return Contender(
+        "diskcache Cache",
+        "pickled Python object (SQLite row, or its own file over 32 KB)",
+        put=lambda i: cache.set(f"k{i}", data),
+        get=lambda i: cache.get(f"k{i}"),
+        close=cache.close,
+    )
+
+
+CONTENDERS = (ghcache_api, ghcache_store, requests_cache_sqlite, diskcache_cache)
+
+
+def ops_per_second(work: Callable[[int], Any], budget: float) -> float:
+    """Run ``work(i)`` over the keys (cycled) for about ``budget`` seconds."""
+    done = 0
+    gc.collect()
+    start = time.perf_counter()
+    deadline = start + budget
+    while True:
+        for i in range(KEYS):
+            work(i)
+        done += KEYS
+        now = time.perf_counter()
+        if now >= deadline:
+            return done / (now - start)
+
+
+def measure(budget: float) -> dict[tuple[str, str, str], float]:
+    results: dict[tuple[str, str, str], float] = {}
+    for label, size in SIZES.items():
+        data = make_data(size)
+        for factory in CONTENDERS:
+            with tempfile.TemporaryDirectory(prefix="bench-core-") as tmp:
+                contender = factory(Path(tmp), data)
+                results[(contender.name, label, "put")] = ops_per_second(contender.put, budget)
+                for i in range(KEYS):  # warm: every key stored and read once
+                    contender.put(i)
+                    if contender.get(i) != data:
+                        sys.exit(f"{contender.name}: get returned something else")
+                results[(contender.name, label, "get")] = ops_per_second(contender.get, budget)
+                contender.close()
+    return results
+
+
+def report(results: dict[tuple[str, str, str], float]) -> None:
+    names = list(dict.fromkeys(name for name, _, _ in results))
+    columns = [(label, op) for label in SIZES for op in ("get", "put")]
+    header = f"{'ops/s':<24}" + "".join(f"{label + ' ' + op:>14}" for label, op in columns)
+    print(header)
+    print("-" * len(header))
+    for name in names:
+        row = "".join(f"{results[(name, label, op)]:>14,.0f}" for label, op in columns)
+        print(f"{name:<24}{row}")
+    print()
+    print("ratios: ghcache / faster of requests-cache and diskcache (>= 1.0 means ghcache faster)")
+    for ours in ("ghcache GitHubAPICache", "ghcache DiskStore"):
+        parts = []
+        for label, op in columns:
+            best = max(
+                results[("requests-cache SQLite", label, op)],
+                results[("diskcache Cache", label, op)],
+            )
+            parts.append(f"{label} {op} {results[(ours, label, op)] / best:5.2f}")
+        print(f"  {ours:<24}" + "   ".join(parts))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--budget", type=float, default=0.8, help="seconds per measurement")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {KEYS} keys per case")
+    report(measure(args.budget))
+    print(f"\n(total {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
