@@ -46,6 +46,7 @@ def test_supported_flags_in_every_spelling() -> None:
     assert request.include and request.silent
     assert parse_api_args(["api", "x", "--include", "--ttl", "60"]).ttl == 60.0  # type: ignore[union-attr]
     assert parse_api_args(["api", "x", "--ttl=0"]).ttl == 0.0  # type: ignore[union-attr]
+    assert parse_api_args(["api", "x", "--cache=0s"]).ttl is None  # type: ignore[union-attr]
 
 
 def test_previews_become_gh_accept_header() -> None:

@@ -175,7 +175,8 @@ def parse_api_args(args: list[str]) -> FastRequest | None:
                 ttl = parse_duration(value) if name == "--cache" else parse_seconds(value)
                 if ttl is None:
                     return None
-                request.ttl = ttl
+                # gh takes a zero --cache as not given (the stored TTL decides); --ttl 0 is 0.
+                request.ttl = None if name == "--cache" and ttl == 0 else ttl
         else:
             return None
     if endpoint is None:
