@@ -246,3 +246,24 @@ def test_cache_show_placeholders_from_the_git_remote(
     done = cli(["cache", "show", "repos/{owner}/{repo}"], env, cwd=git_checkout)
     assert done.returncode == 0, done.stderr
     assert entry.key in done.stdout.decode()
+
+
+def test_closed_pipe_is_quiet(
+    store: Any, script: Any, env: dict[str, str], cache_dir: Path, workdir: Path
+) -> None:
+    import subprocess
+
+    big = b"[" + b'"x",' * 200_000 + b'"x"]'
+    entry = store(cache_dir, "repos/octo/big", big, env=env)
+    for command in (f"cache show --body {entry.key}", "cache show repos/octo/big"):
+        done = subprocess.run(
+            f"'{script('ghcache')}' {command} | head -c 5",
+            shell=True,
+            env=env,
+            cwd=workdir,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert len(done.stdout) == 5
+        assert done.stderr == b"", command

@@ -76,8 +76,8 @@ class GhcacheGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
+        except (click.ClickException, click.exceptions.Exit, click.Abort, BrokenPipeError):
+            raise  # click reports these itself (a closed pipe: quietly, exit 1)
         except Exception as exc:
             raise as_ghcache_error(exc) from exc
 
