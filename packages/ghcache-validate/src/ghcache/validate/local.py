@@ -267,7 +267,10 @@ def step_stale(sc: Scenario, details: dict[str, Any]) -> str:
         )
     if a.stats()["stale_served"] != stale_before + 2:
         raise CheckFailed("peer-a did not count both stale answers")
-    return "rate limited (403): the expired entry was served with a notice; the next call waited"
+    return (
+        "rate limited (403): the expired entry was served with a notice; "
+        "the next call did not ask GitHub again"
+    )
 
 
 STEPS: tuple[tuple[str, Callable[[Scenario, dict[str, Any]], str]], ...] = (
