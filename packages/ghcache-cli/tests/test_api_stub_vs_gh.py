@@ -152,7 +152,7 @@ def test_output_matches_gh(stub: Any, env: dict[str, str], args: list[str]) -> N
 )
 def test_errors_match_gh(stub: Any, env: dict[str, str], args: list[str]) -> None:
     # 4xx answers may be cached briefly; 5xx and GraphQL errors are not.
-    gh, ours = compare(stub, env, args, cached=False)
+    _gh, ours = compare(stub, env, args, cached=False)
     assert ours.code == 1
 
 
@@ -164,14 +164,14 @@ def test_colour_matches_gh(
     env = dict(env)
     env.pop("NO_COLOR")
     env.update(force)
-    gh, ours = compare(stub, env, args)
+    _gh, ours = compare(stub, env, args)
     if args == ["floats"]:
         assert b"\x1b[1;34m" in ours.out
 
 
 def test_no_color_wins_over_gh_force_tty(stub: Any, env: dict[str, str]) -> None:
     env = dict(env, GH_FORCE_TTY="1")
-    gh, ours = compare(stub, env, ["floats"])
+    _gh, ours = compare(stub, env, ["floats"])
     assert b"\x1b" not in ours.out
 
 
