@@ -117,14 +117,7 @@ def test_valid_peer_entry_is_served_without_upstream(
         pytest.param(lambda e: replace(e, status=500), id="error status"),
         pytest.param(lambda e: replace(e, stored_at=time.time() - 3600), id="expired"),
         pytest.param(lambda e: replace(e, stored_at=time.time() + 3600), id="from the future"),
-        pytest.param(
-            lambda e: replace(e, body=b'{"from": "forged"}'),
-            id="bad CID",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="client._ask_peers does not verify the body CID yet (asked of the lead)",
-            ),
-        ),
+        pytest.param(lambda e: replace(e, body=b'{"from": "forged"}'), id="bad CID"),
         pytest.param(lambda e: "not an entry", id="not an Entry"),
     ],
 )

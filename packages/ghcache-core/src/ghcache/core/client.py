@@ -13,6 +13,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ghcache.core.cid import cid_for_bytes
 from ghcache.core.config import Settings
 from ghcache.core.entry import Entry, header_value
 from ghcache.core.hosts import ApiHost, resolve_host, resolve_token
@@ -346,6 +347,7 @@ class CachingClient:
 def _acceptable_from_peer(entry: Entry, key: str, now: float, options: Options) -> bool:
     return (
         entry.key == key
+        and cid_for_bytes(entry.body) == entry.body_cid
         and entry.is_shared
         and 200 <= entry.status < 300
         and entry.stored_at <= now + 60
