@@ -56,6 +56,12 @@ ENDPOINT_CASES: list[tuple[str, dict[str, str]]] = [
 CASES = [
     pytest.param([*flags, ENDPOINT], {}, id=" ".join(flags) or "plain") for flags in FLAG_CASES
 ]
+# gh's colour rules apply on a pipe too when these say so.
+CASES += [
+    pytest.param([*flags, ENDPOINT], extra, id=f"{' '.join(flags)} {extra}".strip())
+    for extra in ({"CLICOLOR_FORCE": "1"}, {"GH_FORCE_TTY": "1"}, {"NO_COLOR": "1"})
+    for flags in ([], ["-i"])
+]
 CASES += [
     pytest.param([*flags, endpoint], extra, id=f"{' '.join(flags)} {endpoint}".strip())
     for endpoint, extra in ENDPOINT_CASES
@@ -133,3 +139,63 @@ def test_stale_entry_goes_through_click_and_revalidates(
     assert "ghcache.cli.main" in modules
     assert shared_hub.upstream_count() == before + 1  # a conditional request
     assert again.stdout == first.stdout
+
+
+def imported(importtime_stderr: bytes) -> set[str]:
+    lines = importtime_stderr.decode("utf-8", "replace").splitlines()
+    return {line.rsplit("|", 1)[-1].strip() for line in lines if line.startswith("import time:")}
+
+
+def read_terminal(controller: int) -> bytes:
+    import os
+
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the terminal side is closed and drained
+            return seen
+        if not chunk:
+            return seen
+        seen += chunk
+
+
+@pytest.mark.parametrize("flags", [[], ["-i"]], ids=["plain", "include"])
+def test_terminal_hit_is_identical_through_click_and_fast_path(
+    script: Any, shared_hub: Any, hub_env: dict[str, str], workdir: Path, flags: list[str]
+) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    cmd = [script("ghcache"), "api", *flags, ENDPOINT]
+    assert subprocess.run(cmd, env=hub_env, capture_output=True, check=False).returncode == 0
+    before = shared_hub.upstream_count()
+    results = {}
+    for label, extra in (("click", {"GHCACHE_NO_FASTPATH": "1"}), ("fast", {})):
+        controller, terminal = pty.openpty()
+        try:
+            done = subprocess.run(
+                [sys.executable, "-X", "importtime", *cmd],
+                env={**hub_env, **extra, "TERM": "xterm"},
+                cwd=workdir,
+                stdout=terminal,
+                stderr=subprocess.PIPE,
+                timeout=60,
+                check=False,
+            )
+            os.close(terminal)
+            terminal = -1
+            results[label] = (done.returncode, read_terminal(controller), done.stderr)
+        finally:
+            if terminal >= 0:
+                os.close(terminal)
+            os.close(controller)
+    assert shared_hub.upstream_count() == before
+    click_code, click_out, click_imports = results["click"]
+    fast_code, fast_out, fast_imports = results["fast"]
+    assert "click" in imported(click_imports) and "click" not in imported(fast_imports)
+    assert (fast_code, fast_out) == (click_code, click_out)
+    assert fast_code == 0
+    assert b"\x1b[1;34m" in fast_out  # coloured keys: it really was a terminal

@@ -97,7 +97,6 @@ def test_identity_endpoint_hits_only_for_the_same_token(
         ("--ttl shorter than age", ["api", "--ttl", "5", "repos/octo/hello"], {}, {"age": 10}),
         ("not 2xx", ["api", "repos/octo/hello"], {}, {"status": 404, "reason": "Not Found"}),
         ("debug switch", ["api", "repos/octo/hello"], {"GHCACHE_NO_FASTPATH": "1"}, {}),
-        ("forced colour", ["api", "repos/octo/hello"], {"CLICOLOR_FORCE": "1"}, {}),
         ("bad setting", ["api", "repos/octo/hello"], {"CACHE_MAX_BYTES": "0"}, {}),
         ("other flag", ["api", "--jq", ".id", "repos/octo/hello"], {}, {}),
         ("placeholders need git", ["api", "repos/{owner}/{repo}"], {}, {}),

@@ -630,40 +630,47 @@ def serve_hit(
         if sys.stdout is None or not hasattr(sys.stdout, "buffer"):
             return None  # stdout closed (``>&-``) or replaced: the slow path copes
         stdout = sys.stdout.buffer
-    out = stdout
     if stdout_is_tty is None:
         try:
-            stdout_is_tty = out.isatty()
+            stdout_is_tty = stdout.isatty()
         except (OSError, ValueError):
             return None
-    if stdout_is_tty or any(env.get(name) for name in STYLE_ENV):
-        return None  # terminal output (colour, pager) is the click command's job
     try:
         stored = lookup(request, env, time.time())
     except Exception:  # anything unexpected: the slow path gives the real answer
         return None
     if stored is None:
         return None
+    color = False
+    if stdout_is_tty or any(env.get(name) for name in STYLE_ENV):
+        from ghcache.cli import output  # the api command's own rule for colour
+
+        color = output.color_enabled(env, stdout_is_tty or output.is_terminal(env, stdout))
     count_hit(cache_dir(env))
     try:
-        write_response(stored, request, out)
+        write_response(stored, request, stdout, color=color)
     except BrokenPipeError:
         silence_stdout()
         return 1
     return 0
 
 
-def write_response(stored: StoredResponse, request: FastRequest, out: IO[bytes]) -> None:
-    """Print the hit as ``ghcache.cli.output.write_cached`` does with colour off.
+def write_response(
+    stored: StoredResponse, request: FastRequest, out: IO[bytes], *, color: bool = False
+) -> None:
+    """Print the hit as ``ghcache.cli.output.write_cached`` does (the api command's printer).
 
-    Without ``--include`` that is the body as stored (nothing for a 204), so
-    the common case skips importing ``output`` (which loads json and re, ~9 ms);
-    ``tests/test_fastpath_output.py`` holds this equal to ``write_cached``.
+    Uncoloured and without ``--include`` that is the body as stored (nothing
+    for a 204), so the common case skips importing ``output`` (which loads
+    json and re, ~9 ms); ``tests/test_fastpath_output.py`` holds this equal
+    to ``write_cached``.
     """
-    if request.include:
+    if request.include or color:
         from ghcache.cli import output
 
-        output.write_cached(out, stored, include=True, silent=request.silent, color=False)
+        output.write_cached(
+            out, stored, include=request.include, silent=request.silent, color=color
+        )
         return
     if not request.silent and stored.status != 204:
         out.write(stored.body)
