@@ -144,15 +144,23 @@ class Peer:
         return {str(p["peer_id"]): bool(p.get("topic")) for p in peers}
 
     def stop_daemon(self) -> None:
-        process = self.process
-        if process is None or process.poll() is not None:
+        self.signal_stop()
+        self.wait_stopped()
+
+    def signal_stop(self) -> None:
+        """Ask the daemon to stop (SIGTERM: it saves its counters and removes its socket)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait_stopped(self) -> None:
+        """Wait for the daemon to exit; kill it if it takes longer than STOP_TIMEOUT."""
+        if self.process is None:
             return
-        process.send_signal(signal.SIGTERM)
         try:
-            process.wait(STOP_TIMEOUT)
+            self.process.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(STOP_TIMEOUT)
+            self.process.kill()
+            self.process.wait(STOP_TIMEOUT)
 
     def log_tail(self, lines: int = 5) -> str:
         try:
@@ -247,9 +255,13 @@ class LocalNetwork:
         return peer
 
     def close(self) -> None:
+        # Signal every daemon first, then wait: they shut down in parallel.
         for peer in self.peers.values():
             with contextlib.suppress(Exception):
-                peer.stop_daemon()
+                peer.signal_stop()
+        for peer in self.peers.values():
+            with contextlib.suppress(Exception):
+                peer.wait_stopped()
         if self.hub is not None:
             with contextlib.suppress(Exception):
                 self.hub.stop()
