@@ -25,7 +25,8 @@ def _one_line(exc: BaseException) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     lines = [line for line in lines if not line.startswith("jq: ") or "compile error" not in line]
     text = lines[0] if lines else type(exc).__name__
-    return text.removeprefix("jq: error: ").removeprefix("jq: error (at <unknown>): ")
+    text = text.removeprefix("jq: error: ").removeprefix("jq: error (at <unknown>): ")
+    return text.rstrip(":").strip()
 
 
 class JqFilter:

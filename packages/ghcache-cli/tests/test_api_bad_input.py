@@ -1,0 +1,272 @@
+"""Bad input to ``ghcache api``: one line on stderr, no traceback, the right exit code
+(2 for usage errors, 1 for failures), no request when the input is rejected up front,
+and the cache left as it was."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from ghcache.cli.api import api_command
+
+_spec = importlib.util.spec_from_file_location(
+    "ghcache_api_helpers", Path(__file__).with_name("apihelpers.py")
+)
+assert _spec and _spec.loader
+helpers = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("ghcache_api_helpers", helpers)
+_spec.loader.exec_module(helpers)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def stub() -> Iterator[Any]:
+    with helpers.StubHub() as hub:
+        yield hub
+
+
+@pytest.fixture
+def env(stub: Any, tmp_path: Path) -> dict[str, str]:
+    return helpers.hub_env(stub.proxy_url, tmp_path)
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    """The cache's entries (statistics files change on every call and are left out)."""
+    if not directory.is_dir():
+        return {}
+    return {p.name: p.read_bytes() for p in directory.iterdir() if p.name.startswith("gh_api_")}
+
+
+@pytest.fixture
+def warm_cache(env: dict[str, str]) -> dict[str, bytes]:
+    done = invoke(["floats"], env)
+    assert done.exit_code == 0, done.output
+    entries = snapshot(Path(env["CACHE_DIR"]))
+    assert len(entries) == 1
+    return entries
+
+
+def invoke(args: list[str], env: dict[str, str], stdin: bytes = b"") -> Any:
+    """The click command in this process (fast; the same code the console script runs)."""
+    runner = CliRunner()
+    return runner.invoke(api_command, args, env=env, input=stdin, prog_name="ghcache api")
+
+
+def assert_one_line(result: Any) -> str:
+    text = result.err_text if hasattr(result, "err_text") else result.stderr
+    assert "Traceback" not in text, text
+    assert text.endswith("\n") and text.count("\n") == 1, repr(text)
+    return text.strip()
+
+
+USAGE_ERRORS: list[tuple[list[str], str]] = [
+    (["floats", "--bogus"], "ghcache: No such option '--bogus'"),
+    ([], "ghcache: Missing argument 'ENDPOINT'"),
+    (["a", "b"], "ghcache: Got unexpected extra argument (b)"),
+    (["floats", "-X"], "ghcache: Option '-X' requires an argument"),
+    (["floats", "--jq", ".a", "--silent"], "only one of `--template`, `--jq`, or `--silent`"),
+    (["floats", "--jq", ".a", "-t", "{{.a}}"], "only one of `--template`, `--jq`, or `--silent`"),
+    (["floats", "--slurp"], "`--paginate` required when passing `--slurp`"),
+    (["floats", "--paginate", "--slurp", "-q", "."], "`--slurp` option is not supported with"),
+    (["floats", "--paginate", "-X", "POST"], "`--paginate` option is not supported for non-GET"),
+    (
+        ["floats", "--paginate", "--input", "-"],
+        "`--paginate` option is not supported with `--input`",
+    ),
+    (["floats", "-f", "nokey"], 'ghcache: invalid key: "nokey"'),
+    (["floats", "-F", "a[b"], "requires a value separated by an '=' sign"),
+    (["floats", "-f", "a=1", "-f", "a[b]=2"], 'expected map type under "a", got string'),
+    (["floats", "-H", "no colon"], "requires a value separated by ':'"),
+    (
+        ["floats", "--cache", "5x"],
+        'invalid argument "5x" for "--cache" flag: time: unknown unit "x"',
+    ),
+    (["floats", "--cache", "soon"], 'time: invalid duration "soon"'),
+    (["floats", "--cache", "5"], 'time: missing unit in duration "5"'),
+    (["floats", "--ttl", "-1"], 'invalid argument "-1" for "--ttl" flag'),
+    (["floats", "--ttl", "10", "--cache", "1m"], "only one of `--cache` or `--ttl`"),
+    (["floats", "--offline", "--refresh"], "only one of `--refresh`, `--no-cache`, or `--offline`"),
+    (["floats", "--no-cache", "--ttl", "5"], "`--no-cache` cannot be combined"),
+    (["floats", "--jq", ".a |"], "ghcache: invalid --jq program: syntax error"),
+    (["floats", "--jq", "nosuchfunction(1)"], "ghcache: invalid --jq program:"),
+    (["floats", "-t", "{{ .a "], "ghcache: template: :1: unclosed action"),
+    (["floats", "-t", "{{ nosuch .a }}"], 'function "nosuch" not defined'),
+    (["floats", "-t", "{{ if .a }}"], "unexpected EOF"),
+    (["floats", "--hostname", "a/b"], "error parsing `--hostname`"),
+]
+
+
+@pytest.mark.parametrize(
+    "args,message", USAGE_ERRORS, ids=[" ".join(a) or "no args" for a, _ in USAGE_ERRORS]
+)
+def test_usage_errors(
+    stub: Any, env: dict[str, str], warm_cache: dict[str, bytes], args: list[str], message: str
+) -> None:
+    stub.log.clear()
+    result = invoke(args, env)
+    assert result.exit_code == 2, result.output
+    assert message in assert_one_line(result)
+    assert result.stdout_bytes == b""
+    assert stub.log == [], "rejected input must not reach the API"
+    assert snapshot(Path(env["CACHE_DIR"])) == warm_cache
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["floats", "--bogus"], ["floats", "--jq", ".a", "--silent"], ["floats", "--cache", "5x"]],
+)
+def test_usage_errors_as_a_process(
+    stub: Any, env: dict[str, str], warm_cache: dict[str, bytes], args: list[str]
+) -> None:
+    stub.log.clear()
+    result = helpers.run(helpers.ghcache_api(*args), env)
+    assert result.code == 2, result.describe()
+    assert assert_one_line(result).startswith("ghcache: ")
+    assert (result.out, stub.log) == (b"", [])
+    assert snapshot(Path(env["CACHE_DIR"])) == warm_cache
+
+
+FAILURES: list[tuple[list[str], str]] = [
+    (
+        ["floats", "--input", "/nonexistent/body.json"],
+        "open /nonexistent/body.json: no such file or directory",
+    ),
+    (["floats", "--input", "/"], "read /: is a directory"),
+    (
+        ["floats", "-F", "a=@/nonexistent"],
+        'error parsing "a" value: open /nonexistent: no such file',
+    ),
+    (["repos/{owner}/{repo}"], "unable to expand placeholder in path: "),
+    (["x", "-F", "o={owner}"], 'error parsing "o" value: '),
+    (["text", "--jq", "."], "invalid character 'h' looking for beginning of value"),
+    (["floats", "--jq", ".s.x"], "Cannot index string"),
+    (["floats", "-t", "{{ .s.x }}"], "can't evaluate field x in type interface {}"),
+    (["notfound"], "ghcache: Not Found (HTTP 404)"),
+    (["never-cached", "--offline"], "ghcache: "),
+]
+
+
+@pytest.mark.parametrize("args,message", FAILURES, ids=[" ".join(a) for a, _ in FAILURES])
+def test_failures(
+    env: dict[str, str],
+    warm_cache: dict[str, bytes],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
+) -> None:
+    # cwd outside any git repository, so placeholders cannot come from a remote.
+    monkeypatch.chdir(tmp_path)
+    result = invoke(args, env)
+    assert result.exit_code == 1, result.output
+    assert message in assert_one_line(result)
+    after = snapshot(Path(env["CACHE_DIR"]))
+    assert {name: after[name] for name in warm_cache} == warm_cache
+
+
+def test_failure_as_a_process(env: dict[str, str], tmp_path: Path) -> None:
+    result = helpers.run(helpers.ghcache_api("repos/{owner}/{repo}"), env, cwd=tmp_path)
+    assert result.code == 1 and result.out == b""
+    assert assert_one_line(result).startswith("unable to expand placeholder in path: ")
+
+
+def test_unreachable_api_is_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    env = dict(env, HTTP_PROXY="http://127.0.0.1:9", http_proxy="http://127.0.0.1:9")
+    result = helpers.run(helpers.ghcache_api("floats"), env)
+    assert result.code == 1
+    assert assert_one_line(result).startswith("ghcache: error connecting to api.github.localhost")
+
+
+def test_stale_answer_when_unreachable(stub: Any, env: dict[str, str]) -> None:
+    first = helpers.run(helpers.ghcache_api("floats", "--ttl", "0"), env)
+    assert first.code == 0
+    down = dict(env, HTTP_PROXY="http://127.0.0.1:9", http_proxy="http://127.0.0.1:9")
+    result = helpers.run(helpers.ghcache_api("floats", "--ttl", "0"), down)
+    assert (result.code, result.out) == (0, first.out)
+    assert assert_one_line(result).startswith("ghcache: serving a cached answer")
+
+
+def test_bad_setting_is_one_line(env: dict[str, str], warm_cache: dict[str, bytes]) -> None:
+    result = helpers.run(helpers.ghcache_api("floats"), dict(env, CACHE_DEFAULT_TTL="soon"))
+    assert result.code == 1
+    assert "CACHE_DEFAULT_TTL" in assert_one_line(result)
+    assert snapshot(Path(env["CACHE_DIR"])) == warm_cache
+
+
+def test_cache_dir_that_is_a_file_still_answers(
+    stub: Any, env: dict[str, str], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_bytes(b"keep me")
+    env = dict(env, CACHE_DIR=str(blocker))
+    result = helpers.run(helpers.ghcache_api("floats", "-q", ".c"), env)
+    assert (result.code, result.out) == (0, b"10\n")
+    assert assert_one_line(result).startswith("ghcache: not cached: cannot use cache directory")
+    assert blocker.read_bytes() == b"keep me"
+
+
+def test_missing_cache_dir_is_created(env: dict[str, str], tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "new" / "cache"
+    result = helpers.run(helpers.ghcache_api("floats"), dict(env, CACHE_DIR=str(target)))
+    assert result.code == 0 and result.err == b""
+    assert len(snapshot(target)) == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to a read-only directory")
+def test_read_only_cache_dir(env: dict[str, str], warm_cache: dict[str, bytes]) -> None:
+    cache = Path(env["CACHE_DIR"])
+    cache.chmod(0o500)
+    try:
+        result = helpers.run(helpers.ghcache_api("floats", "--refresh"), env)
+        assert result.code == 0
+        assert assert_one_line(result).startswith("ghcache: not cached:")
+    finally:
+        cache.chmod(0o700)
+    assert snapshot(cache) == warm_cache
+
+
+def test_corrupt_entry_is_replaced_not_fatal(
+    stub: Any, env: dict[str, str], warm_cache: dict[str, bytes]
+) -> None:
+    cache = Path(env["CACHE_DIR"])
+    (name,) = warm_cache
+    (cache / name).write_bytes(b"{not json")
+    stub.log.clear()
+    result = helpers.run(helpers.ghcache_api("floats"), env)
+    assert result.code == 0 and result.err == b""
+    assert len(stub.log) == 1
+    assert snapshot(cache)[name] != b"{not json"
+
+
+# --------------------------------------------------------------------------- in-process (CliRunner)
+
+
+def test_clirunner_success_and_usage_error(stub: Any, env: dict[str, str]) -> None:
+    ok = invoke(["floats", "-q", ".s"], env)
+    assert ok.exit_code == 0, ok.output
+    assert ok.stdout_bytes == b"<a&b>\n"
+    bad = invoke(["floats", "--slurp"], env)
+    assert bad.exit_code == 2
+    assert bad.stderr == "ghcache: `--paginate` required when passing `--slurp`\n"
+
+
+def test_clirunner_api_error_exit_code(stub: Any, env: dict[str, str]) -> None:
+    result = invoke(["notfound"], env)
+    assert result.exit_code == 1
+    assert result.stdout_bytes.startswith(b'{"message":"Not Found"')
+    assert result.stderr == "ghcache: Not Found (HTTP 404)\n"
+
+
+def test_clirunner_field_from_stdin(stub: Any, env: dict[str, str]) -> None:
+    stub.log.clear()
+    result = invoke(["x", "-F", "body=@-"], env, stdin=b"typed in\n")
+    assert result.exit_code == 0, result.output
+    assert stub.log[-1].json == {"body": "typed in\n"}
