@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ghcache.validate.checks import Context, check_dependencies
+from ghcache.validate.fakehub import FakeHub
 from ghcache.validate.network import LocalNetwork, NetworkError, Peer, wait_for
 from ghcache.validate.report import CheckFailed, CheckResult, CheckSkipped, Report
 
@@ -42,7 +43,7 @@ class Scenario:
     repo_key: str | None = None
 
     @property
-    def hub(self) -> Any:
+    def hub(self) -> FakeHub:
         if self.net.hub is None:
             raise CheckSkipped("the simulated GitHub is not running")
         return self.net.hub
