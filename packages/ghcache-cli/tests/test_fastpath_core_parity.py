@@ -45,6 +45,7 @@ def test_constants_match_core() -> None:
         store.ENTRY_SUFFIX,
     )
     assert (fastpath.STATS_FILE, fastpath.STATS_LOCK_FILE) == (stats.STATS_FILE, stats.LOCK_FILE)
+    assert fastpath.STATS_COUNTERS == stats.COUNTERS
     assert fastpath.SHARED_SCOPE == entry.SHARED_SCOPE
     assert fastpath.IDENTITY_PREFIX == scope.IDENTITY_PREFIX
     assert tuple(p for p, _ in scope.IDENTITY_SCOPED_PATHS) == fastpath.IDENTITY_PATHS
@@ -317,3 +318,11 @@ def test_stats_file_bytes_match_core(tmp_path: Path) -> None:
     fastpath.count_hit(str(mine))
     stats.Stats(theirs).add(hits=1)
     assert (mine / "stats.json").read_bytes() == (theirs / "stats.json").read_bytes()
+    # A longer old text (big counters, then a reset) is padded over in place, as core does.
+    for directory in (mine, theirs):
+        stats.Stats(directory).add(misses=10**12, extra_counter=7)
+        stats.Stats(directory).reset()
+    fastpath.count_hit(str(mine))
+    stats.Stats(theirs).add(hits=1)
+    assert (mine / "stats.json").read_bytes() == (theirs / "stats.json").read_bytes()
+    assert stats.Stats(mine).read()["hits"] == 1

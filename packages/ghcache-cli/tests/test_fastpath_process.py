@@ -167,3 +167,18 @@ def test_placeholders_from_git_take_the_click_path_to_the_same_hit(
     assert "ghcache.cli.main" in modules  # git is the api command's business
     assert (done.returncode, done.stdout, done.stderr) == (0, BODY, b"")
     assert Stats(cache_dir).read()["hits"] == 1
+
+
+def test_hit_marks_the_entry_as_recently_used(
+    traced: Any, store: Any, env: dict[str, str], cache_dir: Path
+) -> None:
+    import os
+    import time
+
+    entry = store(cache_dir, "repos/octo/hello", BODY, env=env)
+    path = DiskStore(cache_dir).path_for(entry.key)
+    long_ago = time.time() - 86400
+    os.utime(path, (long_ago, path.stat().st_mtime))
+    done, modules = traced(["api", "repos/octo/hello"])
+    assert done.returncode == 0 and "click" not in modules
+    assert path.stat().st_atime > time.time() - 60  # eviction now sees it as just used

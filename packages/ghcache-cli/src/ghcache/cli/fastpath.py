@@ -47,6 +47,16 @@ ENTRY_PREFIX = "gh_api_"
 ENTRY_SUFFIX = ".json"
 STATS_FILE = "stats.json"
 STATS_LOCK_FILE = ".stats.lock"
+STATS_COUNTERS = (
+    "hits",
+    "misses",
+    "stale_served",
+    "revalidated",
+    "upstream_requests",
+    "peer_hits",
+    "corrupt_dropped",
+    "evictions",
+)
 SHARED_SCOPE = "shared"
 IDENTITY_PREFIX = "identity:"
 IDENTITY_PATHS = (
@@ -90,6 +100,7 @@ _MAX_DURATION = (2**63 - 1) // 10**9  # Go durations are int64 nanoseconds
 _PLACEHOLDER_WORDS = ("owner", "repo", "branch")
 _WHITESPACE = " \t\n\r"
 _KEYED_HEADERS = ("accept", "x-github-api-version")
+_NOATIME = getattr(os, "O_NOATIME", 0)
 
 
 class FastRequest:
@@ -487,9 +498,36 @@ def read_entry(directory: str, key: str) -> StoredResponse | None:
     which removes and counts a corrupt entry.
     """
     path = os.path.join(directory, f"{ENTRY_PREFIX}{key}{ENTRY_SUFFIX}")
+    try:  # like core: no kernel atime update on read, ours is set explicitly below
+        fd = os.open(path, os.O_RDONLY | _NOATIME)
+    except PermissionError:  # O_NOATIME needs us to own the file
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+    except OSError:
+        return None
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        info = os.fstat(fd)
+        chunks = [os.read(fd, info.st_size + 1)]
+        while chunks[-1]:
+            chunks.append(os.read(fd, 1 << 20))
+        stored = parse_entry(b"".join(chunks), key)
+        if stored is not None:
+            try:  # access time drives LRU eviction, as DiskStore.read keeps it
+                os.utime(fd, ns=(time.time_ns(), info.st_mtime_ns))
+            except OSError:
+                pass
+        return stored
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def parse_entry(raw: bytes, key: str) -> StoredResponse | None:
+    """``Entry.from_bytes`` checks (format, key, body CID, field types), or None."""
+    try:
         record = json_loads(raw)
         if not isinstance(record, dict):
             return None
@@ -514,14 +552,10 @@ def read_entry(directory: str, key: str) -> StoredResponse | None:
         )
         for field in ("scope", "method", "url"):
             _text(record[field])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
     if stored.stored_at != stored.stored_at or stored.ttl != stored.ttl or stored.ttl < 0:
         return None
-    try:  # access time drives LRU eviction, as DiskStore.read keeps it
-        os.utime(path, (time.time(), os.stat(path).st_mtime))
-    except OSError:
-        pass
     return stored
 
 
@@ -532,50 +566,42 @@ def _text(value: object) -> str:
 
 
 def count_hit(directory: str) -> None:
-    """``Stats(directory).add(hits=1)``: same lock file, same format, same atomic replace."""
+    """``Stats(directory).add(hits=1)``: same lock, same file, same in-place padded write."""
     import fcntl
 
     try:
-        fd = os.open(os.path.join(directory, STATS_LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+        lock = os.open(os.path.join(directory, STATS_LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
     except OSError:
         return  # statistics must never break a request
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        path = os.path.join(directory, STATS_FILE)
-        counters: dict[str, int] = dict.fromkeys(
-            (
-                "hits",
-                "misses",
-                "stale_served",
-                "revalidated",
-                "upstream_requests",
-                "peer_hits",
-                "corrupt_dropped",
-                "evictions",
-            ),
-            0,
-        )
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        fd = os.open(os.path.join(directory, STATS_FILE), os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            with open(path, "rb") as handle:
-                stored = json_loads(handle.read())
-        except (OSError, ValueError):
-            stored = None
-        if isinstance(stored, dict):
-            for name, value in stored.items():
-                if isinstance(value, int) and not isinstance(value, bool):
-                    counters[name] = value
-        counters["hits"] = counters.get("hits", 0) + 1
-        tmp = os.path.join(directory, f".{STATS_FILE}.{os.getpid()}.tmp")
-        # json.dump(counters, handle): default separators, ASCII only
-        text = ", ".join(f"{encode_basestring_ascii(k)}: {v!r}" for k, v in counters.items())
-        out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(out, "w") as handle:
-            handle.write("{" + text + "}")
-        os.replace(tmp, path)
+            old = b""
+            while chunk := os.pread(fd, 65536, len(old)):
+                old += chunk
+            counters = dict.fromkeys(STATS_COUNTERS, 0)
+            try:
+                stored = json_loads(old)
+            except ValueError:
+                stored = None
+            if isinstance(stored, dict):
+                for name, value in stored.items():
+                    if isinstance(value, int) and not isinstance(value, bool):
+                        counters[name] = value
+            counters["hits"] = counters.get("hits", 0) + 1
+            # json.dumps(counters): default separators, ASCII only; spaces pad over a
+            # longer old text (JSON ignores them), so one pwrite replaces it in place.
+            text = ", ".join(f"{encode_basestring_ascii(k)}: {v!r}" for k, v in counters.items())
+            data = ("{" + text + "}").encode("ascii")
+            data += b" " * (len(old) - len(data))
+            os.pwrite(fd, data, 0)
+        finally:
+            os.close(fd)
     except OSError:
         pass
     finally:
-        os.close(fd)
+        os.close(lock)
 
 
 def lookup(request: FastRequest, env: Mapping[str, str], now: float) -> StoredResponse | None:
