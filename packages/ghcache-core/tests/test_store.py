@@ -150,6 +150,17 @@ def test_existing_open_directory_is_tightened(tmp_path: Path) -> None:
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
 
 
+def test_shared_sticky_directory_is_left_alone(tmp_path: Path) -> None:
+    directory = tmp_path / "shared-tmp"
+    directory.mkdir()
+    directory.chmod(0o1777)  # like /tmp: CACHE_DIR=/tmp must not lock everyone else out
+    store = DiskStore(directory)
+    entry = make_entry("repos/o/r")
+    store.write(entry)
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o1777
+    assert stat.S_IMODE(store.path_for(entry.key).stat().st_mode) == 0o600
+
+
 def test_read_only_directory_is_not_made_writable(tmp_path: Path) -> None:
     directory = tmp_path / "cache"
     directory.mkdir()

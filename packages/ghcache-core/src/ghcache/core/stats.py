@@ -38,18 +38,20 @@ class Stats:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
         self.path = self.directory / STATS_FILE
+        # Plain strings: every cache hit counts, and pathlib joins cost more than the syscalls.
+        self._path = os.fspath(self.path)
+        self._lock_path = os.fspath(self.directory / LOCK_FILE)
 
     @contextlib.contextmanager
     def _locked(self, operation: int = fcntl.LOCK_EX) -> Iterator[None]:
-        lock_path = self.directory / LOCK_FILE
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except FileNotFoundError:
             if operation != fcntl.LOCK_EX:
                 raise
             # A fresh cache dir: the first miss is counted before the first write creates it.
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, operation)
             yield
@@ -71,29 +73,36 @@ class Stats:
             return
         try:
             with self._locked():
-                old = self._read_raw()
-                counters = _parse(old)
-                for name, value in increments.items():
-                    counters[name] = counters.get(name, 0) + value
-                self._write(counters, len(old))
+                self._update(increments)
         except OSError:
             pass  # statistics must never break a request
 
     def reset(self) -> None:
         with contextlib.suppress(OSError), self._locked():
-            self._write(dict.fromkeys(COUNTERS, 0), len(self._read_raw()))
+            self._update(None)
 
     def _read_raw(self) -> bytes:
         try:
-            return self.path.read_bytes()
+            with open(self._path, "rb") as handle:
+                return handle.read()
         except OSError:
             return b""
 
-    def _write(self, counters: dict[str, Any], old_length: int) -> None:
-        data = json.dumps(counters).encode("ascii")
-        data += b" " * (old_length - len(data))  # JSON ignores the padding
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+    def _update(self, increments: dict[str, int] | None) -> None:
+        """Add ``increments`` (None: reset) in one read and one write; hold the lock."""
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
+            old = b""
+            while chunk := os.pread(fd, 65536, len(old)):
+                old += chunk
+            counters: dict[str, Any] = _parse(old)
+            if increments is None:
+                counters = dict.fromkeys(COUNTERS, 0)
+            else:
+                for name, value in increments.items():
+                    counters[name] = counters.get(name, 0) + value
+            data = json.dumps(counters).encode("ascii")
+            data += b" " * (len(old) - len(data))  # JSON ignores the padding
             if os.pwrite(fd, data, 0) != len(data):
                 raise OSError("short write to statistics file")
         finally:

@@ -34,8 +34,9 @@ def ensure_cache_dir(directory: Path) -> Path:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = directory.stat()
         mode = stat.S_IMODE(info.st_mode)
-        # Only take permissions away: a directory the owner made read-only stays so.
-        if info.st_uid == os.getuid() and mode & 0o077:
+        # Only take permissions away (a directory the owner made read-only stays so),
+        # and never from a shared sticky directory such as CACHE_DIR=/tmp run as root.
+        if info.st_uid == os.getuid() and mode & 0o077 and not mode & stat.S_ISVTX:
             directory.chmod(mode & 0o700)
     except OSError as exc:
         raise CacheDirError(f"cannot use cache directory {directory}: {exc.strerror}") from None
@@ -49,13 +50,18 @@ def ensure_cache_dir(directory: Path) -> Path:
 _NOATIME = getattr(os, "O_NOATIME", 0)
 
 
-def _read_without_atime(path: Path) -> bytes:
+def _open_without_atime(path: str) -> int:
     try:
-        fd = os.open(path, os.O_RDONLY | _NOATIME)
+        return os.open(path, os.O_RDONLY | _NOATIME)
     except PermissionError:  # O_NOATIME needs us to own the file
-        fd = os.open(path, os.O_RDONLY)
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
+        return os.open(path, os.O_RDONLY)
+
+
+def _read_all(fd: int, size_hint: int) -> bytes:
+    chunks = [os.read(fd, size_hint + 1)]
+    while chunks[-1]:
+        chunks.append(os.read(fd, 1 << 20))
+    return b"".join(chunks)
 
 
 class DiskStore:
@@ -75,20 +81,27 @@ class DiskStore:
         """
         path = self.path_for(key)
         try:
-            raw = _read_without_atime(path)
+            fd = _open_without_atime(os.fspath(path))
         except OSError:
             return None
         try:
-            entry = Entry.from_bytes(raw)
-            if entry.key != key:
-                raise CorruptEntry("entry stored under another key")
-        except CorruptEntry:
-            self._drop_corrupt(path)
-            return None
-        if touch:
-            with contextlib.suppress(OSError):
-                # Access time drives LRU eviction; mounts with relatime would not update it.
-                os.utime(path, (time.time(), os.stat(path).st_mtime))
+            info = os.fstat(fd)
+            raw = _read_all(fd, info.st_size)
+            try:
+                entry = Entry.from_bytes(raw)
+                if entry.key != key:
+                    raise CorruptEntry("entry stored under another key")
+            except CorruptEntry:
+                self._drop_corrupt(path)
+                return None
+            if touch:
+                with contextlib.suppress(OSError):
+                    # Access time drives LRU eviction; noatime/relatime mounts would not set it.
+                    os.utime(fd, ns=(time.time_ns(), info.st_mtime_ns))
+        except OSError:
+            return None  # e.g. a directory where an entry should be
+        finally:
+            os.close(fd)
         return entry
 
     def write(self, entry: Entry) -> None:
