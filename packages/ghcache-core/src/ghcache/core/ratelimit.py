@@ -80,6 +80,10 @@ class RateLimitMemory:
             return {}
         return {k: float(v) for k, v in raw.items() if isinstance(v, int | float)}
 
+    def active(self, now: float) -> dict[str, float]:
+        """Every (host:identity) still limited at ``now``, with its limited-until time."""
+        return {who: until for who, until in self._read().items() if until > now}
+
     def until(self, who: str, now: float) -> float | None:
         value = self._read().get(who)
         return value if value is not None and value > now else None

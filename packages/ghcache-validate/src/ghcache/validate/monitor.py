@@ -95,16 +95,10 @@ def newest_rate_limit(directory: Path, now: float) -> dict[str, Any] | None:
 
 def limited_until(directory: Path, now: float) -> float | None:
     """The latest time some identity on this machine was told to wait until, if still ahead."""
-    from ghcache.core.ratelimit import RATELIMIT_FILE
+    from ghcache.core.ratelimit import RateLimitMemory
 
-    try:
-        records = json.loads((Path(directory) / RATELIMIT_FILE).read_bytes())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(records, dict):
-        return None
-    ahead = [float(v) for v in records.values() if isinstance(v, int | float) and v > now]
-    return max(ahead) if ahead else None
+    ahead = RateLimitMemory(directory).active(now).values()
+    return max(ahead, default=None)
 
 
 def daemon_snapshot(cache_dir: Path) -> dict[str, Any]:
