@@ -18,6 +18,9 @@ from ghcache.p2p.client import DaemonClient, DaemonError, DaemonUnavailable
 
 SECRET = "team-secret-for-tests-0123456789"
 START_TIMEOUT = 30.0
+# The default CACHE_PEER_TIMEOUT_MS (300) is for people; tests run next to other
+# heavy jobs on 2 cores, where a fetch can take longer.
+LOOKUP_TIMEOUT_MS = 5000
 
 
 def base_env(secret: str = SECRET, **extra: str) -> dict[str, str]:
@@ -119,9 +122,17 @@ class Daemon:
         self.store().write(entry)
         plugin.entry_stored(entry=entry, cache_dir=self.cache_dir)
 
-    def lookup(self, key: str) -> Entry | None:
-        """What the core client does on a local miss."""
-        return plugin.lookup_entry(key=key, cache_dir=self.cache_dir)
+    def lookup(self, key: str, timeout_ms: int = LOOKUP_TIMEOUT_MS) -> Entry | None:
+        """What the core client does on a local miss (with a timeout fit for a busy CI box)."""
+        previous = os.environ.get("CACHE_PEER_TIMEOUT_MS")
+        os.environ["CACHE_PEER_TIMEOUT_MS"] = str(timeout_ms)
+        try:
+            return plugin.lookup_entry(key=key, cache_dir=self.cache_dir)
+        finally:
+            if previous is None:
+                del os.environ["CACHE_PEER_TIMEOUT_MS"]
+            else:
+                os.environ["CACHE_PEER_TIMEOUT_MS"] = previous
 
     def log(self) -> str:
         try:

@@ -33,6 +33,8 @@ pytestmark = pytest.mark.slow
 RIGHT = Keyring.from_env({"CACHE_SHARED_SECRET": SECRET})
 WRONG = Keyring.from_env({"CACHE_SHARED_SECRET": "not-the-team-secret-at-all-987"})
 assert RIGHT is not None and WRONG is not None
+# A low per-peer rate for the victim, so that a flood trips it even on a loaded box.
+PEER_RATE = 20
 
 
 def item_for(
@@ -58,7 +60,7 @@ def tampered_body(entry: Entry) -> bytes:
 
 @pytest.fixture(scope="module")
 def victim_and_friend(network: Network) -> tuple[Daemon, Daemon]:
-    victim = network.start("victim")
+    victim = network.start("victim", CACHE_PEER_RATE=str(PEER_RATE))
     friend = network.start("friend", bootstrap=[victim])
     victim.wait_topic_peers(friend)
     friend.wait_topic_peers(victim)
@@ -165,6 +167,15 @@ class Hostile:
         except Exception as exc:
             self.results["wrong_key_fetch"] = type(exc).__name__
 
+        # Asking for the team's peer list with the wrong key: no answer either.
+        stream = await self.host.new_stream(victim_id, [TProtocol(codec.PEERS_PROTOCOL)])
+        await stream.write(codec.frame(codec.encode_peers_request(WRONG)))
+        try:
+            with trio.fail_after(5):
+                self.results["wrong_key_peers"] = await read_frame(stream, limit=1 << 20)
+        except Exception as exc:
+            self.results["wrong_key_peers"] = type(exc).__name__
+
         # Poisoned fetch answers: the victim asks us on a lookup miss.
         for key in ("poison-oversize", "poison-wrong-key", "poison-forged"):
             answer = await trio.to_thread.run_sync(
@@ -174,12 +185,18 @@ class Hostile:
             self.stored_keys.append(key)
 
     async def flood_victim(self) -> None:
-        """Far more messages than the per-peer rate allows, as fast as we can."""
+        """Five times the messages the victim's per-peer rate allows.
+
+        Paced at ~100/s: an unpaced burst mostly dies in py-libp2p's own queues,
+        which would test py-libp2p rather than the daemon.
+        """
         flood = codec.encode_batch(RIGHT, self.topic, [])
-        for _ in range(1500):
+        started = time.monotonic()
+        for _ in range(400):
             await self.pubsub.publish(self.topic, flood)
-            await trio.sleep(0)
+            await trio.sleep(0.01)
         await trio.sleep(2.0)  # let our queue drain before the host goes away
+        self.results["flood_seconds"] = time.monotonic() - started
 
     async def serve_poison(self, stream: Any) -> None:
         payload = await read_frame(stream, limit=1 << 20)
@@ -209,7 +226,8 @@ def test_hostile_peer_is_refused_counted_and_the_daemon_keeps_serving(
 
     after = victim.refused()
     gained = {reason: after[reason] - before.get(reason, 0) for reason in after}
-    assert gained["bad_envelope"] >= 4  # wrong key, tampered, wrong-key fetch, wrong-key answer
+    # wrong key, tampered, wrong-key fetch, wrong-key peer list request, wrong-key answer
+    assert gained["bad_envelope"] >= 5
     assert gained["cid_mismatch"] >= 3  # forged body, other CID, forged fetch answer
     assert gained["not_shared"] >= 1
     assert gained["future"] >= 2  # entry stamped ahead, envelope sealed ahead
@@ -220,6 +238,7 @@ def test_hostile_peer_is_refused_counted_and_the_daemon_keeps_serving(
 
     assert hostile.results["wrong_key_fetch"] != b""  # reset: not even "not found"
     assert not isinstance(hostile.results["wrong_key_fetch"], bytes)
+    assert not isinstance(hostile.results["wrong_key_peers"], bytes)
     for key in ("poison-oversize", "poison-wrong-key", "poison-forged"):
         assert hostile.results[key] is None
     for key in hostile.stored_keys:
@@ -249,21 +268,25 @@ def test_a_flood_is_rate_limited_and_the_daemon_keeps_serving(
     victim, friend = victim_and_friend
     before = victim.refused()["rate_limited"]
     received = victim.counters()["announce_messages_received"]
-    trio.run(Hostile(victim, flood=True).main)
+    hostile = Hostile(victim, flood=True)
+    trio.run(hostile.main)
     limited = victim.refused()["rate_limited"] - before
     got = victim.counters()["announce_messages_received"] - received
-    # py-libp2p itself drops part of a burst; of what arrives, most is over the limit.
-    assert got >= 300
-    assert limited >= got - 2 * 100 - 100 * 3  # burst plus what the rate refills during the flood
-    assert limited >= 100
+    # py-libp2p itself drops part of a burst; what arrives beyond the burst and
+    # what the rate refills while it lasts is refused.
+    allowed = 2 * PEER_RATE + PEER_RATE * hostile.results["flood_seconds"]
+    assert got >= 200
+    assert limited >= got - allowed
+    assert limited > 0
     assert_still_serving(victim, friend)
 
 
 def test_stats_of_refusals_persist(victim_and_friend: tuple[Daemon, Daemon]) -> None:
     victim, _ = victim_and_friend
-    refused = victim.refused()
     path = victim.cache_dir / "p2p_stats.json"
     saved = wait_until(
-        lambda: (s := json.loads(path.read_text()))["refused"] == refused and s, 5, "stats saved"
+        lambda: (s := json.loads(path.read_text()))["refused"] == victim.refused() and s,
+        15,
+        "stats saved",
     )
     assert saved["refused"]["bad_envelope"] >= 1

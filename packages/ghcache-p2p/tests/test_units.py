@@ -95,6 +95,22 @@ def test_fetch_request_and_response_round_trip() -> None:
         codec.decode_fetch_response(b"\x07junk")
 
 
+def test_peer_exchange_round_trip_and_limits() -> None:
+    request = codec.encode_peers_request(KEYRING)
+    codec.check_peers_request(KEYRING, request)
+    with pytest.raises(OpenError):
+        codec.check_peers_request(OTHER, request)
+    peers = [(f"12D3Koo{i}", [f"/ip4/127.0.0.1/tcp/{i}"] * 20) for i in range(100)]
+    decoded = codec.decode_peers_response(KEYRING, codec.encode_peers_response(KEYRING, peers))
+    assert len(decoded) == codec.MAX_EXCHANGED_PEERS
+    assert decoded[0] == ("12D3Koo0", ["/ip4/127.0.0.1/tcp/0"] * codec.MAX_EXCHANGED_ADDRS)
+    with pytest.raises(OpenError):
+        codec.decode_peers_response(OTHER, codec.encode_peers_response(KEYRING, peers))
+    bogus = KEYRING.seal(b'[{"peer_id": 5}]', associated=codec.PEERS_RESPONSE_AD)
+    with pytest.raises(codec.MalformedMessage):
+        codec.decode_peers_response(KEYRING, bogus)
+
+
 def test_verify_entry_accepts_a_good_shared_entry() -> None:
     entry = make_entry()
     got = verify_entry(

@@ -189,3 +189,45 @@ def decode_fetch_response(payload: bytes) -> tuple[str, bytes] | None:
     except UnicodeDecodeError:
         raise MalformedMessage("bad fetch response cid") from None
     return _str(cid), payload[start + cid_len :]
+
+
+# Peer exchange: team members tell each other which team peers they are connected
+# to, so a daemon bootstrapped to one member finds the rest.
+PEERS_PROTOCOL = "/ghcache/peers/1.0.0"
+PEERS_REQUEST_AD = b"ghcache/peers-request/1"
+PEERS_RESPONSE_AD = b"ghcache/peers-response/1"
+MAX_EXCHANGED_PEERS = 64
+MAX_EXCHANGED_ADDRS = 8
+
+
+def encode_peers_request(keyring: Keyring) -> bytes:
+    return keyring.seal(b"", associated=PEERS_REQUEST_AD)
+
+
+def check_peers_request(keyring: Keyring, payload: bytes) -> None:
+    """Raises ``OpenError`` unless the request comes from the team."""
+    keyring.open(payload, associated=PEERS_REQUEST_AD)
+
+
+def encode_peers_response(keyring: Keyring, peers: list[tuple[str, list[str]]]) -> bytes:
+    record = [
+        {"peer_id": peer_id, "addrs": addrs[:MAX_EXCHANGED_ADDRS]}
+        for peer_id, addrs in peers[:MAX_EXCHANGED_PEERS]
+    ]
+    return keyring.seal(json.dumps(record).encode("utf-8"), associated=PEERS_RESPONSE_AD)
+
+
+def decode_peers_response(keyring: Keyring, payload: bytes) -> list[tuple[str, list[str]]]:
+    """(peer id, addresses) pairs; ``OpenError`` or ``MalformedMessage`` otherwise."""
+    plain = keyring.open(payload, associated=PEERS_RESPONSE_AD)
+    try:
+        record: Any = json.loads(plain)
+        peers = [
+            (_str(item["peer_id"]), [_str(a) for a in item["addrs"]][:MAX_EXCHANGED_ADDRS])
+            for item in record[:MAX_EXCHANGED_PEERS]
+        ]
+    except MalformedMessage:
+        raise
+    except (KeyError, TypeError, ValueError):
+        raise MalformedMessage("bad peer list") from None
+    return peers

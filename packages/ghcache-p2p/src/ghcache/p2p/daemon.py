@@ -64,6 +64,10 @@ from ghcache.p2p.settings import P2PSettings
 log = logging.getLogger("ghcache.p2p")
 
 FETCH_PROTOCOL = TProtocol(codec.FETCH_PROTOCOL)
+PEERS_PROTOCOL = TProtocol(codec.PEERS_PROTOCOL)
+EXCHANGE_EVERY = 30.0
+MAX_TARGETS = 512
+MAX_PENDING_FETCHES = 2000
 ANNOUNCE_QUEUE = 100_000
 MAX_BATCH_ITEMS = 500
 BATCH_LINGER = 0.002  # wait this long for more entries before publishing a batch
@@ -101,6 +105,9 @@ class Daemon:
         self.gossipsub: GossipSub
         self.nursery: trio.Nursery
         self.peer_id = ""
+        self._exchanged: dict[str, float] = {}  # peer id -> when we last asked for its peers
+        self._exchange_seen: set[str] = set()  # topic peers at the last exchange round
+        self._pending_fetches = 0
         self.failure: str | None = None  # why run() gave up, for the exit message
 
     # -- lifetime ---------------------------------------------------------------
@@ -140,6 +147,7 @@ class Daemon:
             await self.pubsub.wait_until_ready()
             subscription = await self.pubsub.subscribe(self.topic)
             self.host.set_stream_handler(FETCH_PROTOCOL, self._serve_fetch)
+            self.host.set_stream_handler(PEERS_PROTOCOL, self._serve_peers)
             async with trio.open_nursery() as nursery:
                 self.nursery = nursery
                 listener = await self._open_control_socket()
@@ -471,6 +479,9 @@ class Daemon:
             self.counters.add("duplicates")
             return
         if not item.sealed_entry:
+            if self._pending_fetches >= MAX_PENDING_FETCHES:
+                raise Refused("rate_limited", "too many announced entries waiting to be fetched")
+            self._pending_fetches += 1
             self.nursery.start_soon(self._fetch_announced, origin, item)
             return
         entry = self._open_and_verify(item.sealed_entry, key=item.key, cid=item.cid)
@@ -479,10 +490,13 @@ class Daemon:
         self._store(entry)
 
     async def _fetch_announced(self, origin: ID, item: codec.Announcement) -> None:
-        async with self._fetch_slots:
-            connected = self.host.get_connected_peers()
-            peers = [origin] if origin in connected else connected
-            await self._fetch_first(peers, item.key, FETCH_TIMEOUT)
+        try:
+            async with self._fetch_slots:
+                connected = self.host.get_connected_peers()
+                peers = [origin] if origin in connected else connected
+                await self._fetch_first(peers, item.key, FETCH_TIMEOUT)
+        finally:
+            self._pending_fetches -= 1
 
     # -- discovery and dialing ------------------------------------------------------------
 
@@ -491,6 +505,8 @@ class Daemon:
             return
         target = self.targets.get(peer_id)
         if target is None:
+            if len(self.targets) >= MAX_TARGETS:
+                return
             self.targets[peer_id] = DialTarget(peer_id, list(addrs), source)
             return
         if source == "bootstrap" or target.source != "bootstrap":
@@ -498,9 +514,11 @@ class Daemon:
         target.addrs = sorted(set(target.addrs) | set(addrs))[-8:]
 
     def _should_dial(self, target: DialTarget) -> bool:
-        # Two daemons that find each other by mDNS at the same moment would connect
-        # twice: only the one with the smaller peer id dials.  Remembered peers are
-        # always redialled: the other side may only know our old address.
+        # Two daemons that find each other by mDNS hear of each other at the same
+        # moment and would connect twice: only the one with the smaller peer id
+        # dials.  Everyone else is dialled by whoever learns of them first (peers
+        # told of by a common peer learn at different times; the other side of a
+        # remembered or bootstrap peer may only know our old address).
         return target.source != "mdns" or self.peer_id < target.peer_id
 
     async def _dial_loop(self) -> None:
@@ -549,6 +567,86 @@ class Daemon:
             if trio.current_time() - last_remember >= REMEMBER_EVERY:
                 last_remember = trio.current_time()
                 self._remember_peers()
+            self._start_exchanges()
+
+    # -- peer exchange -------------------------------------------------------------------
+
+    def _start_exchanges(self) -> None:
+        now = trio.current_time()
+        topic_peers = self._topic_peers()
+        if topic_peers - self._exchange_seen:
+            # Someone joined: everyone we know may want to know them, ask all again.
+            self._exchanged.clear()
+        self._exchange_seen = topic_peers
+        for peer in self.host.get_connected_peers():
+            peer_id = peer.to_base58()
+            if peer_id not in topic_peers:
+                continue
+            if now - self._exchanged.get(peer_id, -EXCHANGE_EVERY) >= EXCHANGE_EVERY:
+                self._exchanged[peer_id] = now
+                self.nursery.start_soon(self._exchange_peers, peer)
+
+    async def _exchange_peers(self, peer: ID) -> None:
+        try:
+            with trio.fail_after(FETCH_TIMEOUT):
+                stream = await self.host.new_stream(peer, [PEERS_PROTOCOL])
+                try:
+                    await stream.write(codec.frame(codec.encode_peers_request(self.keyring)))
+                    payload = await read_frame(stream, limit=64 * 1024)
+                finally:
+                    with contextlib.suppress(Exception):
+                        await stream.close()
+            try:
+                peers = codec.decode_peers_response(self.keyring, payload)
+            except OpenError:
+                raise Refused("bad_envelope") from None
+        except Refused as refused:
+            self._refuse(refused, peer)
+            return
+        except codec.MalformedMessage as exc:
+            self._refuse(Refused("malformed", str(exc)), peer)
+            return
+        except trio.Cancelled:
+            raise
+        except Exception as exc:
+            log.debug("peer exchange with %s failed: %r", peer, exc)
+            # Try again in a couple of seconds rather than at the next full round.
+            self._exchanged[peer.to_base58()] = trio.current_time() - EXCHANGE_EVERY + 2.0
+            return
+        connected = {p.to_base58() for p in self.host.get_connected_peers()}
+        for peer_id, addrs in peers:
+            if peer_id not in connected:
+                self._add_target(peer_id, addrs, "exchange")
+
+    async def _serve_peers(self, stream: INetStream) -> None:
+        peer = stream.muxed_conn.peer_id
+        try:
+            if not self.fetch_limiter.allow(str(peer)):
+                raise Refused("rate_limited")
+            with trio.fail_after(FETCH_TIMEOUT):
+                payload = await read_frame(stream, limit=4096)
+                try:
+                    codec.check_peers_request(self.keyring, payload)
+                except OpenError:
+                    raise Refused("bad_envelope") from None
+                topic_peers = self._topic_peers()
+                known = [
+                    (p.to_base58(), [a for a in self._peer_addrs(p) if "/tcp/" in a])
+                    for p in self.host.get_connected_peers()
+                    if p != peer and p.to_base58() in topic_peers
+                ]
+                reply = codec.encode_peers_response(self.keyring, [k for k in known if k[1]])
+                await stream.write(codec.frame(reply))
+                await stream.close()
+                return
+        except Refused as refused:
+            self._refuse(refused, peer)
+        except FrameTooLarge as exc:
+            self._refuse(Refused("oversize", str(exc)), peer)
+        except Exception as exc:
+            log.debug("serving peers to %s failed: %r", peer, exc)
+        with contextlib.suppress(Exception):
+            await stream.reset()
 
     def _peer_addrs(self, peer: ID) -> list[str]:
         try:
