@@ -25,7 +25,13 @@ HEADERS = [
         (status, reason, body, include, silent, color)
         for (status, reason), body, include, silent, color in itertools.product(
             [(200, "OK"), (201, "Created"), (204, "No Content"), (203, "")],
-            [b'{"a": [1, 2]}', b"", "é\n".encode(), b"\xffraw"],
+            [
+                b'{"a": [1, 2]}',
+                b"",
+                "é\n".encode(),
+                b"\xffraw",
+                b'{"t": "bell \\u0007 csi \\u009b esc \\u001B", "n": "\\\\u0000x"}',
+            ],
             [False, True],
             [False, True],
             [False, True],

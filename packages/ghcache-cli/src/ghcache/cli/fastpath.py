@@ -686,12 +686,13 @@ def write_response(
 ) -> None:
     """Print the hit as ``ghcache.cli.output.write_cached`` does (the api command's printer).
 
-    Uncoloured and without ``--include`` that is the body as stored (nothing
-    for a 204), so the common case skips importing ``output`` (which loads
-    json and re, ~9 ms); ``tests/test_fastpath_output.py`` holds this equal
-    to ``write_cached``.
+    Uncoloured, without ``--include`` and with no ``\\u00XX`` escape for gh's
+    control-character sanitizer to rewrite, that is the body as stored
+    (nothing for a 204), so the common case skips importing ``output`` (which
+    loads json and re, ~9 ms); ``tests/test_fastpath_output.py`` holds this
+    equal to ``write_cached``.
     """
-    if request.include or color:
+    if request.include or color or b"\\u00" in stored.body:
         from ghcache.cli import output
 
         output.write_cached(
