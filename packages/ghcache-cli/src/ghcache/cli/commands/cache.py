@@ -18,6 +18,8 @@ from ghcache.core.cid import is_cid
 from ghcache.core.entry import CorruptEntry, Entry
 from ghcache.core.store import DiskStore
 
+_NOATIME = getattr(os, "O_NOATIME", 0)
+
 
 @click.group()
 def cache() -> None:
@@ -46,13 +48,18 @@ def peek_entries(store: DiskStore) -> tuple[list[tuple[Entry, int]], int]:
 
 def read_untouched(path: Path) -> bytes:
     """The file's bytes, leaving its access time as it was."""
-    before = os.stat(path)
-    raw = path.read_bytes()
     try:
-        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    except OSError:
-        pass  # not ours to change (read-only store): reading still works
-    return raw
+        fd = os.open(path, os.O_RDONLY | _NOATIME)
+    except PermissionError:  # O_NOATIME needs us to own the file: put the time back instead
+        before = os.stat(path)
+        raw = path.read_bytes()
+        try:
+            os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        except OSError:
+            pass  # not ours to change: reading still works
+        return raw
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
 
 
 def describe(entry: Entry, size: int, now: float) -> dict[str, Any]:
