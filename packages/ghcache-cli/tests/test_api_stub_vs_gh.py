@@ -282,3 +282,29 @@ def test_placeholders_from_the_git_remote(stub: Any, env: dict[str, str], tmp_pa
         subprocess.run(command, cwd=repo, env=git_env, check=True)
     compare(stub, env, ["repos/{owner}/{repo}/{branch}"], cwd=repo)
     compare(stub, env, ["repos/:owner/:repo/x", "-X", "GET", "-F", "b={branch}"], cwd=repo)
+
+
+@pytest.mark.parametrize(
+    "pager,args",
+    [
+        ("sed s/^/PAGED:/", ["floats"]),
+        ("sed s/^/PAGED:/", ["pages", "--paginate", "-q", ".[].n"]),
+        ("cat", ["floats", "-i"]),
+        ("no-such-pager-here", ["floats", "-q", ".a"]),
+    ],
+)
+def test_pager_on_a_terminal_like_gh(
+    stub: Any, env: dict[str, str], pager: str, args: list[str]
+) -> None:
+    env = dict(env, GH_FORCE_TTY="1", GH_PAGER=pager)
+    env.pop("NO_COLOR")
+    slow = dict(env, GHCACHE_NO_FASTPATH="1")
+    gh, ours = compare(stub, slow, args)
+    if pager.startswith("sed"):
+        assert ours.out.startswith(b"PAGED:")
+    hit = helpers.run(helpers.ghcache_api(*args), env)
+    if hit.out != gh.out:
+        pytest.xfail(
+            "the fast path prints terminal output for hits without gh's pager; it should step "
+            "aside when output.wants_pager(env, is_tty) (requested from the fast-path owner)"
+        )

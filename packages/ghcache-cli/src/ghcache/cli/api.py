@@ -113,7 +113,7 @@ def validate(opts: ApiOptions) -> float | None:
     """Check flag combinations the way gh does; returns the TTL in seconds (or None)."""
     if opts.hostname is not None:
         host = opts.hostname.strip()
-        if not host or any(char in host for char in "/ \t") or host.startswith("-"):
+        if not host or any(char in host for char in "/: \t") or host.startswith("-"):
             raise ApiUsageError(
                 f"error parsing `--hostname`: invalid hostname {output.go_json_string(host)}"
             )
@@ -285,6 +285,41 @@ def build_printer(opts: ApiOptions, env: Mapping[str, str], hostname: str) -> Pr
     return printer
 
 
+def start_pager(printer: Printer, env: Mapping[str, str]) -> Any:
+    """Page the output like gh does on a terminal; None when there is no pager to run."""
+    if not output.wants_pager(env, output.is_terminal(env, sys.stdout)):
+        return None
+    command = output.pager_command(env)
+    import shlex
+    import subprocess
+
+    pager_env = dict(env)
+    pager_env.setdefault("LESS", "FRX")
+    pager_env.setdefault("LV", "-c")
+    try:
+        process = subprocess.Popen(shlex.split(command), stdin=subprocess.PIPE, env=pager_env)
+    except FileNotFoundError:
+        name = shlex.split(command)[0]
+        printer.err.write(
+            f'failed to start pager: exec: "{name}": executable file not found in $PATH\n'
+        )
+        return None
+    except (OSError, ValueError) as exc:
+        printer.err.write(f"failed to start pager: {exc}\n")
+        return None
+    assert process.stdin is not None
+    printer.out = process.stdin
+    return process
+
+
+def stop_pager(process: Any) -> None:
+    try:
+        process.stdin.close()
+    except OSError:
+        pass  # the reader quit early (q in less): nothing left to say
+    process.wait()
+
+
 def _terminal_width(env: Mapping[str, str], stream: Any) -> int:
     if not output.is_terminal(env, stream):
         return 80
@@ -326,10 +361,16 @@ def run_api(opts: ApiOptions, env: Mapping[str, str] | None = None) -> None:
     printer = build_printer(opts, env, opts.hostname or "")
     client = open_client(opts.hostname, env)
     printer.hostname = client.host.hostname
+    pager = None if opts.silent else start_pager(printer, env)
     try:
         _request_loop(client, printer, opts, method, path, params, body, headers, ttl, graphql)
+    except BrokenPipeError:
+        if pager is None:
+            raise
     finally:
         client.close()
+        if pager is not None:
+            stop_pager(pager)
 
 
 def open_client(hostname: str | None, env: Mapping[str, str]) -> Any:

@@ -88,6 +88,34 @@ def is_terminal(env: Mapping[str, str], stream: Any) -> bool:
         return False
 
 
+def pager_command(env: Mapping[str, str]) -> str:
+    """gh's pager: GH_PAGER, else ``pager:`` in gh's config.yml, else PAGER ("" for none)."""
+    if "GH_PAGER" in env:
+        return env["GH_PAGER"].strip()
+    import os
+
+    config_dir = env.get("GH_CONFIG_DIR") or os.path.join(
+        env.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "gh"
+    )
+    try:
+        with open(os.path.join(config_dir, "config.yml"), encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("pager:"):
+                    value = line.split(":", 1)[1].strip().strip("'\"")
+                    if value:
+                        return value
+    except OSError:
+        pass
+    return env.get("PAGER", "").strip()
+
+
+def wants_pager(env: Mapping[str, str], stdout_is_tty: bool) -> bool:
+    """Whether gh would page the output: a terminal (or GH_FORCE_TTY) and a pager other than cat."""
+    if not (stdout_is_tty or env.get("GH_FORCE_TTY")):
+        return False
+    return pager_command(env) not in ("", "cat")
+
+
 # --------------------------------------------------------------------------- headers
 
 
