@@ -114,6 +114,7 @@ else:
         "p2p_listen_port": cache.p2p_listen_port,
         "bootstrap_peers": list(cache.bootstrap_peers),
         "max_stale": cache.max_stale,
+        "max_bytes": cache.store.max_bytes,
     }))
 """
 
@@ -142,6 +143,7 @@ def test_global_cache_from_env(tmp_path: Path) -> None:
             "CACHE_LISTEN_PORT": "9555",
             "CACHE_BOOTSTRAP_PEERS": "/ip4/127.0.0.1/tcp/4001/p2p/QmPeer",
             "CACHE_MAX_STALE": "7",
+            "CACHE_MAX_BYTES": "123456",
         }
     )
     assert result == {
@@ -151,6 +153,7 @@ def test_global_cache_from_env(tmp_path: Path) -> None:
         "p2p_listen_port": 9555,
         "bootstrap_peers": ["/ip4/127.0.0.1/tcp/4001/p2p/QmPeer"],
         "max_stale": 7,
+        "max_bytes": 123456,
     }
     assert (tmp_path / "cache").is_dir()
 
