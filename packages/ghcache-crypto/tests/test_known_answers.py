@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -23,10 +24,11 @@ from ghcache.crypto import (
     SealingKey,
     derive_key,
     envelope_timestamp,
-    fernet_format,
 )
-from ghcache.crypto.envelope import make_header
+from ghcache.crypto.envelope import HEADER_SIZE
 from ghcache.crypto.kdf import _pbkdf2_sha256
+
+ASSOCIATED = b"bafkreicachekey|bafkreibodycid"
 
 FERNET_VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parent / "data" / "fernet_spec_vectors.json").read_text()
@@ -87,7 +89,7 @@ def test_key_id_and_network_id_are_pinned() -> None:
 
 
 def _spec_generate(secret: str, now: int, iv: bytes, src: bytes) -> bytes:
-    """Fernet token generation written from the spec with raw primitives."""
+    """Fernet token generation written from the spec with raw primitives (the test's reference)."""
     key = base64.urlsafe_b64decode(secret)
     signing_key, encryption_key = key[:16], key[16:]
     padder = padding.PKCS7(128).padder()
@@ -100,67 +102,103 @@ def _spec_generate(secret: str, now: int, iv: bytes, src: bytes) -> bytes:
     return base64.urlsafe_b64encode(basic + mac.finalize())
 
 
+def _binding(header: bytes, associated: bytes) -> bytes:
+    """The binding digest as docs/crypto.md specifies it, written out independently."""
+    return hashlib.sha256(b"ghcache/crypto/v1/binding\x00" + header + associated).digest()
+
+
+def _spec_envelope(secret: str, now: int, iv: bytes, message: bytes, associated: bytes) -> bytes:
+    """An envelope built from the written specifications alone, with no ghcache code."""
+    key = SealingKey(base64.urlsafe_b64decode(secret))
+    header = MAGIC + b"\x01" + key.key_id_bytes
+    token = _spec_generate(secret, now, iv, _binding(header, associated) + message)
+    return header + base64.urlsafe_b64decode(token)
+
+
 @pytest.mark.parametrize("vector", FERNET_VECTORS["generate"])
 def test_fernet_spec_generate(vector: dict[str, Any]) -> None:
     now, iv, src = unix(vector["now"]), bytes(vector["iv"]), vector["src"].encode()
-    key = base64.urlsafe_b64decode(vector["secret"])
-    raw_token = base64.urlsafe_b64decode(vector["token"])
-    # Our raw-bytes implementation, and the spec written out with primitives, both match.
-    assert fernet_format.encrypt(key, (src,), now, iv) == raw_token
-    assert fernet_format.encrypt(key, (src[:2], src[2:]), now, iv) == raw_token
-    assert fernet_format.encrypt(key, (src,), now, iv, prefix=b"HDR") == b"HDR" + raw_token
+    # The reference is right, and the Fernet class reads the spec's token.
     assert _spec_generate(vector["secret"], now, iv, src) == vector["token"].encode()
+    fernet = Fernet(vector["secret"])
+    assert fernet.extract_timestamp(vector["token"]) == now
+    assert fernet.decrypt_at_time(vector["token"], ttl=60, current_time=now) == src
+    # Sealing with the spec's key at the spec's time gives, byte for byte, the spec's
+    # generation for whatever IV the seal drew (Fernet draws a random IV; it cannot be injected).
+    key = SealingKey(base64.urlsafe_b64decode(vector["secret"]))
+    envelope = key._seal_at(src, associated=ASSOCIATED, now=now)
+    drawn_iv = envelope[HEADER_SIZE + 9 : HEADER_SIZE + 25]
+    expected = _spec_envelope(vector["secret"], now, drawn_iv, src, ASSOCIATED)
+    assert envelope == expected
 
 
 @pytest.mark.parametrize("vector", FERNET_VECTORS["verify"])
 def test_fernet_spec_verify(vector: dict[str, Any]) -> None:
-    key = base64.urlsafe_b64decode(vector["secret"])
+    now, ttl, src = unix(vector["now"]), vector["ttl_sec"], vector["src"].encode()
     raw_token = base64.urlsafe_b64decode(vector["token"])
-    assert bytes(fernet_format.decrypt(key, raw_token)) == vector["src"].encode()
-    assert fernet_format.timestamp_of(raw_token) == unix(vector["now"]) - 1
-    fernet = Fernet(vector["secret"])
-    now = unix(vector["now"])
-    plain = fernet.decrypt_at_time(vector["token"], ttl=vector["ttl_sec"], current_time=now)
-    assert plain == vector["src"].encode()
+    stamped, iv = int.from_bytes(raw_token[1:9], "big"), raw_token[9:25]
+    assert stamped == now - 1
+    # Directly against the Fernet class.
+    assert (
+        Fernet(vector["secret"]).decrypt_at_time(vector["token"], ttl=ttl, current_time=now) == src
+    )
+    # Through the envelope path: the same key, stamp, IV and clock, the plaintext carrying the
+    # binding as ghcache's format requires.
+    key = SealingKey(base64.urlsafe_b64decode(vector["secret"]))
+    envelope = _spec_envelope(vector["secret"], stamped, iv, src, ASSOCIATED)
+    assert key._open_at(envelope, associated=ASSOCIATED, max_age=ttl, now=now) == src
+    assert key._open_at(envelope, associated=ASSOCIATED, max_age=ttl, now=stamped + ttl) == src
+    with pytest.raises(OpenError, match="too old"):
+        key._open_at(envelope, associated=ASSOCIATED, max_age=ttl, now=stamped + ttl + 1)
+    # The spec's bare token passes Fernet's checks inside an envelope, but it carries no
+    # binding, so it is refused: a plain Fernet token is never mistaken for an envelope.
+    bare = MAGIC + b"\x01" + key.key_id_bytes + raw_token
+    with pytest.raises(OpenError) as caught:
+        key._open_at(bare, associated=b"", max_age=ttl, now=now)
+    assert caught.value.reason == "associated data mismatch"
 
 
 @pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 1000])
-def test_fernet_format_interoperates_with_the_fernet_class(size: int) -> None:
-    key = bytes(range(32))
-    fernet = Fernet(base64.urlsafe_b64encode(key))
+def test_envelope_tokens_interoperate_with_the_fernet_class(size: int) -> None:
+    raw_key = bytes(range(32))
+    fernet = Fernet(base64.urlsafe_b64encode(raw_key))
+    key = SealingKey(raw_key)
     message = (bytes(range(256)) * 4)[:size]
-    ours = fernet_format.encrypt(key, (message,), 1_700_000_000)
-    assert fernet.decrypt(base64.urlsafe_b64encode(ours)) == message
-    theirs = base64.urlsafe_b64decode(fernet.encrypt(message))
-    assert bytes(fernet_format.decrypt(key, theirs)) == message
+    envelope = key.seal(message, associated=ASSOCIATED)
+    header = envelope[:HEADER_SIZE]
+    assert fernet.decrypt(base64.urlsafe_b64encode(envelope[HEADER_SIZE:])) == (
+        _binding(header, ASSOCIATED) + message
+    )
+    theirs = fernet.encrypt(_binding(header, ASSOCIATED) + message)
+    assert key.open(header + base64.urlsafe_b64decode(theirs), associated=ASSOCIATED) == message
 
 
-def test_fernet_format_refuses_wrong_key_and_bad_padding() -> None:
-    key = bytes(range(32))
-    token = fernet_format.encrypt(key, (b"hello",), 1)
-    with pytest.raises(fernet_format.BadToken):
-        fernet_format.decrypt(bytes(32), token)
-    with pytest.raises(fernet_format.BadToken):
-        fernet_format.decrypt(key, token[:-1])
-    # A correctly MACed token whose plaintext padding is wrong (spec: "payload padding error").
-    for last_block in (
-        b"A" * 16,
-        b"A" * 15 + b"\x00",
-        b"A" * 15 + b"\x11",
-        b"A" * 14 + b"\x01\x02",
-    ):
-        encryptor = Cipher(algorithms.AES(key[16:]), modes.CBC(bytes(16))).encryptor()
-        body = b"\x80" + bytes(8) + bytes(16) + encryptor.update(last_block) + encryptor.finalize()
-        mac = HMAC(key[:16], hashes.SHA256())
-        mac.update(body)
-        with pytest.raises(fernet_format.BadToken):
-            fernet_format.decrypt(key, body + mac.finalize())
+@pytest.mark.parametrize(
+    "last_block",
+    [b"A" * 16, b"A" * 15 + b"\x00", b"A" * 15 + b"\x11", b"A" * 14 + b"\x01\x02"],
+)
+def test_correctly_maced_bad_padding_is_refused(last_block: bytes) -> None:
+    # The spec's "payload padding error": authentic bytes whose PKCS7 padding is wrong.
+    raw_key = bytes(range(32))
+    key = SealingKey(raw_key)
+    encryptor = Cipher(algorithms.AES(raw_key[16:]), modes.CBC(bytes(16))).encryptor()
+    body = b"\x80" + bytes(8) + bytes(16) + encryptor.update(last_block) + encryptor.finalize()
+    mac = HMAC(raw_key[:16], hashes.SHA256())
+    mac.update(body)
+    envelope = MAGIC + b"\x01" + key.key_id_bytes + body + mac.finalize()
+    with pytest.raises(OpenError) as caught:
+        key.open(envelope)
+    assert caught.value.reason == "authentication failed"
 
 
-# cryptography's Fernet decodes base64 leniently (it drops characters outside the alphabet), so
-# it accepts these two spec "invalid" tokens. ghcache envelopes carry the token as raw bytes and
-# never decode base64 from input, so the leniency cannot reach them (see the next test).
+# cryptography's Fernet decodes base64 leniently (it drops characters outside the alphabet and
+# ignores what follows the padding), so it accepts these two spec "invalid" tokens: both are the
+# spec's valid token written as odd text. ghcache envelopes carry the token as raw bytes, and
+# opening base64-encodes those bytes itself, canonically, before Fernet sees them, so odd text
+# can never reach Fernet from an envelope (see the tests below).
 LENIENT_BASE64 = {"trailing characters after b64 padding", "invalid characters in b64"}
+# No decoder turns this one into bytes at all, so it has no envelope form.
+NOT_BASE64 = "invalid base64"
 
 
 @pytest.mark.parametrize(
@@ -180,16 +218,37 @@ def strict_b64decode(text: str) -> bytes:
     return base64.b64decode(text.encode(), altchars=b"-_", validate=True)
 
 
-@pytest.mark.parametrize("vector", FERNET_VECTORS["invalid"], ids=lambda v: v["desc"])
+@pytest.mark.parametrize(
+    "vector",
+    [v for v in FERNET_VECTORS["invalid"] if v["desc"] != NOT_BASE64],
+    ids=lambda v: v["desc"],
+)
 def test_fernet_spec_invalid_refused_as_envelopes(vector: dict[str, Any]) -> None:
-    try:
-        raw_token = strict_b64decode(vector["token"])
-    except ValueError:
-        return  # not even a token: there are no raw bytes to put in an envelope
+    # The bytes Fernet itself would act on (its own lenient decoding), wrapped in an envelope.
+    # For the two text-level vectors those bytes are the spec's valid token for a bare "hello":
+    # inside an envelope it is refused for lacking the binding, as any foreign token is.
+    raw_token = base64.urlsafe_b64decode(vector["token"])
     key = SealingKey(base64.urlsafe_b64decode(vector["secret"]))
-    envelope = make_header(key.key_id_bytes) + raw_token
+    envelope = MAGIC + b"\x01" + key.key_id_bytes + raw_token
     with pytest.raises(OpenError):
         key._open_at(envelope, associated=b"", max_age=vector["ttl_sec"], now=unix(vector["now"]))
+
+
+def test_not_base64_vector_has_no_bytes() -> None:
+    (vector,) = [v for v in FERNET_VECTORS["invalid"] if v["desc"] == NOT_BASE64]
+    with pytest.raises(binascii.Error):
+        base64.urlsafe_b64decode(vector["token"])
+
+
+def test_lenient_vectors_cannot_be_reached_from_an_envelope() -> None:
+    valid_text = FERNET_VECTORS["generate"][0]["token"]
+    for vector in FERNET_VECTORS["invalid"]:
+        if vector["desc"] not in LENIENT_BASE64:
+            continue
+        raw_token = base64.urlsafe_b64decode(vector["token"])
+        # What an envelope holding these bytes hands Fernet is the canonical, valid text,
+        # never the odd text the spec calls invalid.
+        assert base64.urlsafe_b64encode(raw_token).decode() == valid_text != vector["token"]
 
 
 def test_strict_decoding_refuses_exactly_the_text_level_vectors() -> None:
@@ -199,7 +258,7 @@ def test_strict_decoding_refuses_exactly_the_text_level_vectors() -> None:
             strict_b64decode(vector["token"])
         except ValueError:
             refused.add(vector["desc"])
-    assert refused == LENIENT_BASE64 | {"invalid base64"}
+    assert refused == LENIENT_BASE64 | {NOT_BASE64}
 
 
 def test_envelope_timestamp_reads_the_fernet_timestamp_of_the_spec_token() -> None:

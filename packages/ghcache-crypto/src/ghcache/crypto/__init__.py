@@ -8,6 +8,10 @@ Usable on its own (depends only on ``cryptography``)::
     envelope = key.seal(body, associated=cache_key)    # bytes: header + Fernet token
     body = key.open(envelope, associated=cache_key, max_age=3600)   # or OpenError
 
+The token inside an envelope is made and verified by ``cryptography.fernet.Fernet`` (AES-128-CBC
++ HMAC-SHA256) and stored as raw bytes; a digest over the envelope header and the caller's
+associated data, inside the token, binds the two (Fernet has no associated data of its own).
+
 Key derivation uses PBKDF2-HMAC-SHA256 with a fixed, versioned application salt
 (``SALT = b"ghcache/crypto/v1/salt"``), 100,000 iterations by default (never fewer), and turns the
 32 output bytes into a Fernet key. The salt is fixed because every peer that holds the secret

@@ -4,9 +4,12 @@
     0       3     magic  b"GHC"
     3       1     envelope version, 0x01
     4       8     key id (first 8 bytes of HMAC-SHA256(key, KEY_ID_LABEL))
-    12      ...   Fernet token, raw (not base64):
+    12      ...   Fernet token, raw (base64url-decoded):
                   0x80 | timestamp (8, big-endian, Unix seconds) | IV (16) |
                   AES-128-CBC ciphertext (16*n) | HMAC-SHA256 (32)
+
+Tokens are made and verified by ``cryptography.fernet.Fernet`` (see sealing.py); this module
+only reads the token's fixed fields, which needs no key and decides nothing about authenticity.
 
 The Fernet plaintext is ``binding || message`` where
 ``binding = SHA256(BINDING_LABEL || header || associated)``. Fernet authenticates the token but
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 
-from ghcache.crypto import fernet_format
 from ghcache.crypto.errors import OpenError
 
 MAGIC = b"GHC"
@@ -27,6 +29,13 @@ KEY_ID_SIZE = 8
 HEADER_SIZE = len(MAGIC) + 1 + KEY_ID_SIZE
 BINDING_LABEL = b"ghcache/crypto/v1/binding\x00"
 BINDING_SIZE = hashlib.sha256().digest_size
+
+# Fernet token layout (github.com/fernet/spec, version 0x80), for structural checks only.
+TOKEN_VERSION = 0x80
+TOKEN_BLOCK_SIZE = 16
+# version + timestamp + IV + HMAC, around a ciphertext of at least one block
+TOKEN_FIXED_SIZE = 1 + 8 + 16 + 32
+TOKEN_MIN_SIZE = TOKEN_FIXED_SIZE + TOKEN_BLOCK_SIZE
 
 
 def make_header(key_id: bytes) -> bytes:
@@ -51,11 +60,11 @@ def split_envelope(envelope: bytes) -> tuple[bytes, bytes, bytes]:
     if version != ENVELOPE_VERSION:
         raise OpenError(f"unsupported envelope version {version}")
     token = envelope[HEADER_SIZE:]
-    if len(envelope) < HEADER_SIZE or len(token) < fernet_format.MIN_SIZE:
+    if len(envelope) < HEADER_SIZE or len(token) < TOKEN_MIN_SIZE:
         raise OpenError("truncated envelope")
-    if (len(token) - fernet_format.FIXED_SIZE) % fernet_format.BLOCK_SIZE:
+    if (len(token) - TOKEN_FIXED_SIZE) % TOKEN_BLOCK_SIZE:
         raise OpenError("truncated or padded envelope")
-    if token[0] != fernet_format.VERSION:
+    if token[0] != TOKEN_VERSION:
         raise OpenError("unsupported token version")
     header = envelope[:HEADER_SIZE]
     return header, header[len(MAGIC) + 1 :], token
@@ -68,4 +77,9 @@ def envelope_timestamp(envelope: bytes) -> int:
     drop an envelope early, e.g. one stamped in the future). OpenError when malformed.
     """
     _, _, token = split_envelope(envelope)
-    return fernet_format.timestamp_of(token)
+    return token_timestamp(token)
+
+
+def token_timestamp(token: bytes) -> int:
+    """The timestamp field of a raw Fernet token that passed ``split_envelope``."""
+    return int.from_bytes(token[1:9], "big")
