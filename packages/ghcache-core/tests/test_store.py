@@ -358,3 +358,28 @@ def test_body_nested_too_deep_for_json_round_trips(tmp_path: Path) -> None:
     store.write(entry)
     back = store.read(entry.key)
     assert back is not None and back.body == body
+
+
+@pytest.mark.parametrize(
+    "key", ["../outside", "a/b", "nul\x00byte", "\udcff", "\ud800", "tab\tkey", "", "ключ"]
+)
+def test_keys_from_peers_never_escape_the_directory(tmp_path: Path, key: str) -> None:
+    store = DiskStore(tmp_path / "cache")
+    (tmp_path / "cache" / "gh_api_..").mkdir(parents=True)  # would let "../x" resolve
+    entry = make_entry("repos/o/r")
+    entry.key = key
+    assert store.read(key) is None
+    assert not store.delete(key)
+    with pytest.raises(CacheDirError, match="refusing"):
+        store.write(entry)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+    assert store.disk_usage() == (0, 0)
+
+
+def test_any_printable_ascii_key_works(tmp_path: Path) -> None:
+    store = DiskStore(tmp_path)
+    entry = make_entry("repos/o/r")
+    entry.key = "test-123-some.peer_key"
+    store.write(entry)
+    back = store.read(entry.key)
+    assert back is not None and back.key == entry.key

@@ -64,6 +64,11 @@ def _read_all(fd: int, size_hint: int) -> bytes:
     return b"".join(chunks)
 
 
+def is_safe_key(key: str) -> bool:
+    """Whether ``key`` can name a file in the store (keys may come from peers)."""
+    return bool(key) and key.isascii() and key.isprintable() and "/" not in key
+
+
 class DiskStore:
     def __init__(self, directory: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.directory = Path(directory)
@@ -79,6 +84,8 @@ class DiskStore:
         ``touch`` marks the entry as just used for LRU eviction; scans over the
         whole store (``entries``, ``prune``) pass False so they keep the order.
         """
+        if not is_safe_key(key):
+            return None
         path = self.path_for(key)
         try:
             fd = _open_without_atime(os.fspath(path))
@@ -106,6 +113,8 @@ class DiskStore:
 
     def write(self, entry: Entry) -> None:
         """Store ``entry`` atomically, then evict if the store is over budget."""
+        if not is_safe_key(entry.key):
+            raise CacheDirError(f"refusing to store an entry under the key {entry.key!r}")
         ensure_cache_dir(self.directory)
         path = self.path_for(entry.key)
         data = entry.to_bytes()
@@ -125,6 +134,8 @@ class DiskStore:
             self.evict()
 
     def delete(self, key: str) -> bool:
+        if not is_safe_key(key):
+            return False
         try:
             self.path_for(key).unlink()
         except OSError:
