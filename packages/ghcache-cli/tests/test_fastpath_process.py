@@ -143,22 +143,6 @@ def test_corrupt_entry_is_left_for_core_to_remove(
     assert BODY not in done.stdout
 
 
-def test_closed_pipe_is_quiet(
-    store: Any, script: Any, env: dict[str, str], cache_dir: Path
-) -> None:
-    store(cache_dir, "repos/octo/big", b"[" + b"1," * 400_000 + b"1]", env=env)
-    done = subprocess.run(
-        f"'{script('ghcache')}' api repos/octo/big | head -c 10",
-        shell=True,
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.stdout == b"[1,1,1,1,1"
-    assert done.stderr == b""
-
-
 def test_placeholders_from_git_take_the_click_path_to_the_same_hit(
     traced: Any, store: Any, env: dict[str, str], cache_dir: Path, git_checkout: Path
 ) -> None:
@@ -182,3 +166,45 @@ def test_hit_marks_the_entry_as_recently_used(
     done, modules = traced(["api", "repos/octo/hello"])
     assert done.returncode == 0 and "click" not in modules
     assert path.stat().st_atime > time.time() - 60  # eviction now sees it as just used
+
+
+@pytest.mark.parametrize("target", ["/dev/full"])
+def test_unwritable_stdout_is_reported_like_the_api_command(
+    store: Any, script: Any, env: dict[str, str], cache_dir: Path, workdir: Path, target: str
+) -> None:
+    store(cache_dir, "repos/octo/hello", BODY, env=env)
+    results = []
+    for extra in ({}, {"GHCACHE_NO_FASTPATH": "1"}):
+        with open(target, "wb") as sink:
+            done = subprocess.run(
+                [script("ghcache"), "api", "repos/octo/hello"],
+                env={**env, **extra},
+                cwd=workdir,
+                stdout=sink,
+                stderr=subprocess.PIPE,
+                timeout=60,
+                check=False,
+            )
+        results.append((done.returncode, done.stderr))
+    assert results[0] == results[1] == (1, b"write /dev/stdout: no space left on device\n")
+
+
+def test_closed_pipe_is_quiet_and_exits_like_the_api_command(
+    store: Any, script: Any, env: dict[str, str], cache_dir: Path, workdir: Path
+) -> None:
+    store(cache_dir, "repos/octo/big", b"[" + b"1," * 100_000 + b"1]", env=env)
+    results = []
+    for extra in ("", "GHCACHE_NO_FASTPATH=1 "):
+        # `true` never reads and exits at once: the write meets a closed pipe.
+        done = subprocess.run(
+            f"{extra}'{script('ghcache')}' api repos/octo/big | true; echo \"${{PIPESTATUS[0]}}\"",
+            shell=True,
+            executable="/bin/bash",
+            env=env,
+            cwd=workdir,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        results.append((done.stdout, done.stderr))
+    assert results[0] == results[1] == (b"141\n", b"")  # quiet, and SIGPIPE's code, as gh

@@ -118,6 +118,125 @@ class FastRequest:
         self.silent = False
 
 
+def serve_hit(
+    args: list[str],
+    env: Mapping[str, str] | None = None,
+    stdout: IO[bytes] | None = None,
+    *,
+    stdout_is_tty: bool | None = None,
+) -> int | None:
+    """Answer a fresh cache hit and return 0, or return None having written nothing."""
+    env = os.environ if env is None else env
+    if env.get(NO_FASTPATH_ENV):
+        return None
+    request = parse_api_args(args)
+    if request is None:
+        return None
+    if stdout is None:
+        if sys.stdout is None or not hasattr(sys.stdout, "buffer"):
+            return None  # stdout closed (``>&-``) or replaced: the slow path copes
+        stdout = sys.stdout.buffer
+    if stdout_is_tty is None:
+        try:
+            stdout_is_tty = stdout.isatty()
+        except (OSError, ValueError):
+            return None
+    try:
+        stored = lookup(request, env, time.time())
+    except Exception:  # anything unexpected: the slow path gives the real answer
+        return None
+    if stored is None:
+        return None
+    color = False
+    if stdout_is_tty or any(env.get(name) for name in STYLE_ENV):
+        try:
+            from ghcache.cli import output  # the api command's own rule for colour
+
+            color = output.color_enabled(env, stdout_is_tty or output.is_terminal(env, stdout))
+        except Exception:
+            return None
+    count_hit(cache_dir(env))
+    try:
+        write_response(stored, request, stdout, color=color)
+    except BrokenPipeError:  # the reader went away (``| head``): gh dies of SIGPIPE, 141
+        silence_stdout()
+        return 128 + 13
+    except OSError as exc:  # e.g. a full disk behind a redirect: gh's wording, as the api command
+        silence_stdout()
+        sys.stderr.write(f"write /dev/stdout: {(exc.strerror or 'write error').lower()}\n")
+        return 1
+    return 0
+
+
+def lookup(request: FastRequest, env: Mapping[str, str], now: float) -> StoredResponse | None:
+    """The fresh 2xx entry that answers ``request``, or None (then the slow path runs)."""
+    if not settings_are_plain(env):
+        return None
+    endpoint = request.endpoint
+    if endpoint == "graphql" or endpoint.startswith(("http://", "https://")):
+        return None
+    filled = fill_placeholders(endpoint, env)
+    if filled is None:
+        return None
+    if filled.startswith("/"):
+        filled = filled[1:]
+    base = rest_url(request.hostname, env)
+    path = filled.partition("?")[0]
+    scope = SHARED_SCOPE
+    if is_identity_path(path.lstrip("/")):
+        token = env_token(request.hostname, env)
+        if token is None:
+            return None  # the client would ask `gh auth token`: too slow for here
+        scope = IDENTITY_PREFIX + identity_fingerprint(token)
+    key = request_key(
+        base, filled, accept=request.accept, api_version=request.api_version, scope=scope
+    )
+    if key is None:
+        return None
+    stored = read_entry(cache_dir(env), key)
+    if stored is None or not 200 <= stored.status < 300:
+        return None
+    limit = request.ttl if request.ttl is not None else stored.ttl
+    if not max(0.0, now - stored.stored_at) < limit:
+        return None
+    return stored
+
+
+def write_response(
+    stored: StoredResponse, request: FastRequest, out: IO[bytes], *, color: bool = False
+) -> None:
+    """Print the hit as ``ghcache.cli.output.write_cached`` does (the api command's printer).
+
+    Uncoloured, without ``--include`` and with no ``\\u00XX`` escape for gh's
+    control-character sanitizer to rewrite, that is the body as stored
+    (nothing for a 204), so the common case skips importing ``output`` (which
+    loads json and re, ~9 ms); ``tests/test_fastpath_output.py`` holds this
+    equal to ``write_cached``.
+    """
+    if request.include or color or b"\\u00" in stored.body:
+        from ghcache.cli import output
+
+        output.write_cached(
+            out, stored, include=request.include, silent=request.silent, color=color
+        )
+        return
+    if not request.silent and stored.status != 204:
+        out.write(stored.body)
+    out.flush()
+
+
+def silence_stdout() -> None:
+    """After a closed pipe, keep Python's exit-time flush from printing an error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+# --------------------------------------------------------------------------- arguments
+
+
 def parse_api_args(args: list[str]) -> FastRequest | None:
     """``api ENDPOINT`` with only the supported flags, else None.
 
@@ -251,6 +370,9 @@ def parse_seconds(text: str) -> float | None:
     return float(int(text))
 
 
+# ------------------------------------- settings, host, token (core.config, core.hosts)
+
+
 def settings_are_plain(env: Mapping[str, str]) -> bool:
     """Whether core's ``Settings.from_env`` surely accepts every ``CACHE_*`` value."""
     for name, (minimum, maximum) in INT_SETTINGS.items():
@@ -351,6 +473,9 @@ def fill_placeholders(endpoint: str, env: Mapping[str, str]) -> str | None:
     return "".join(out)
 
 
+# ------------------------------------------ the key (core.scope, core.keys, core.cid)
+
+
 def is_identity_path(path: str) -> bool:
     path = path.strip("/")
     for pattern in IDENTITY_PATHS:
@@ -434,6 +559,9 @@ def parse_query(text: str) -> list[tuple[str, str]]:
         name, _, value = field.partition("=")
         pairs.append((name.replace("+", " "), value.replace("+", " ")))
     return pairs
+
+
+# ------------------------------------------- the store (core.store, core.entry, core.stats)
 
 
 class _ScanContext:
@@ -602,112 +730,3 @@ def count_hit(directory: str) -> None:
         pass
     finally:
         os.close(lock)
-
-
-def lookup(request: FastRequest, env: Mapping[str, str], now: float) -> StoredResponse | None:
-    """The fresh 2xx entry that answers ``request``, or None (then the slow path runs)."""
-    if not settings_are_plain(env):
-        return None
-    endpoint = request.endpoint
-    if endpoint == "graphql" or endpoint.startswith(("http://", "https://")):
-        return None
-    filled = fill_placeholders(endpoint, env)
-    if filled is None:
-        return None
-    if filled.startswith("/"):
-        filled = filled[1:]
-    base = rest_url(request.hostname, env)
-    path = filled.partition("?")[0]
-    scope = SHARED_SCOPE
-    if is_identity_path(path.lstrip("/")):
-        token = env_token(request.hostname, env)
-        if token is None:
-            return None  # the client would ask `gh auth token`: too slow for here
-        scope = IDENTITY_PREFIX + identity_fingerprint(token)
-    key = request_key(
-        base, filled, accept=request.accept, api_version=request.api_version, scope=scope
-    )
-    if key is None:
-        return None
-    stored = read_entry(cache_dir(env), key)
-    if stored is None or not 200 <= stored.status < 300:
-        return None
-    limit = request.ttl if request.ttl is not None else stored.ttl
-    if not max(0.0, now - stored.stored_at) < limit:
-        return None
-    return stored
-
-
-def serve_hit(
-    args: list[str],
-    env: Mapping[str, str] | None = None,
-    stdout: IO[bytes] | None = None,
-    *,
-    stdout_is_tty: bool | None = None,
-) -> int | None:
-    """Answer a fresh cache hit and return 0, or return None having written nothing."""
-    env = os.environ if env is None else env
-    if env.get(NO_FASTPATH_ENV):
-        return None
-    request = parse_api_args(args)
-    if request is None:
-        return None
-    if stdout is None:
-        if sys.stdout is None or not hasattr(sys.stdout, "buffer"):
-            return None  # stdout closed (``>&-``) or replaced: the slow path copes
-        stdout = sys.stdout.buffer
-    if stdout_is_tty is None:
-        try:
-            stdout_is_tty = stdout.isatty()
-        except (OSError, ValueError):
-            return None
-    try:
-        stored = lookup(request, env, time.time())
-    except Exception:  # anything unexpected: the slow path gives the real answer
-        return None
-    if stored is None:
-        return None
-    color = False
-    if stdout_is_tty or any(env.get(name) for name in STYLE_ENV):
-        from ghcache.cli import output  # the api command's own rule for colour
-
-        color = output.color_enabled(env, stdout_is_tty or output.is_terminal(env, stdout))
-    count_hit(cache_dir(env))
-    try:
-        write_response(stored, request, stdout, color=color)
-    except BrokenPipeError:
-        silence_stdout()
-        return 1
-    return 0
-
-
-def write_response(
-    stored: StoredResponse, request: FastRequest, out: IO[bytes], *, color: bool = False
-) -> None:
-    """Print the hit as ``ghcache.cli.output.write_cached`` does (the api command's printer).
-
-    Uncoloured, without ``--include`` and with no ``\\u00XX`` escape for gh's
-    control-character sanitizer to rewrite, that is the body as stored
-    (nothing for a 204), so the common case skips importing ``output`` (which
-    loads json and re, ~9 ms); ``tests/test_fastpath_output.py`` holds this
-    equal to ``write_cached``.
-    """
-    if request.include or color or b"\\u00" in stored.body:
-        from ghcache.cli import output
-
-        output.write_cached(
-            out, stored, include=request.include, silent=request.silent, color=color
-        )
-        return
-    if not request.silent and stored.status != 204:
-        out.write(stored.body)
-    out.flush()
-
-
-def silence_stdout() -> None:
-    """After a closed pipe, keep Python's exit-time flush from printing an error."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
