@@ -173,6 +173,8 @@ def canned(path: str, query: str, body: bytes) -> Canned:
         return Canned(body=CONTROLS)
     if path == "/controls-text":
         return Canned(body=CONTROLS, content_type="text/plain")
+    if path == "/big":
+        return Canned(body=json.dumps([{"n": n, "pad": "x" * 40} for n in range(20000)]).encode())
     if path == "/notfound":
         return Canned(
             404, b'{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}'

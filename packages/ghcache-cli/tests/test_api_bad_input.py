@@ -270,3 +270,42 @@ def test_clirunner_field_from_stdin(stub: Any, env: dict[str, str]) -> None:
     result = invoke(["x", "-F", "body=@-"], env, stdin=b"typed in\n")
     assert result.exit_code == 0, result.output
     assert stub.log[-1].json == {"body": "typed in\n"}
+
+
+def test_closed_pipe_exits_like_gh(env: dict[str, str]) -> None:
+    """``ghcache api ... | head -c 5``: the shell sees 141, as for gh killed by SIGPIPE."""
+    import subprocess
+
+    codes = {}
+    for name, command in (("ours", helpers.ghcache_api("big")), ("gh", helpers.gh_api("big"))):
+        if name == "gh" and helpers.GH is None:
+            continue
+        process = subprocess.Popen(
+            command,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.read(5) == b'[{"n"'
+        process.stdout.close()
+        codes[name] = (process.wait(timeout=60), process.stderr.read())
+    assert codes["ours"] == (141, b"")
+    if "gh" in codes:
+        assert codes["gh"][0] in (141, -13)
+
+
+def test_full_disk_on_stdout_is_one_line(env: dict[str, str]) -> None:
+    with open("/dev/full", "wb") as full:
+        done = subprocess_run(helpers.ghcache_api("big"), env, stdout=full)
+    assert done.returncode == 1
+    assert done.stderr == b"write /dev/stdout: no space left on device\n"
+
+
+def subprocess_run(command: list[str], env: dict[str, str], **kwargs: Any) -> Any:
+    import subprocess
+
+    return subprocess.run(
+        command, env=env, stderr=subprocess.PIPE, check=False, timeout=60, **kwargs
+    )

@@ -11,11 +11,12 @@ on stderr, like gh) or a failure to reach GitHub, 2 a usage error (one line).
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NoReturn, cast
 
 import click
 
@@ -184,6 +185,29 @@ def read_input(name: str, stdin: IO[bytes]) -> bytes:
         ) from None
 
 
+class FullWriter:
+    """A binary stream whose ``write`` writes everything or raises.
+
+    A big write to a pipe whose reader has gone can return a short count instead of
+    raising; looping turns that into the BrokenPipeError it is (gh: exit by SIGPIPE).
+    """
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        while view:
+            written = self.stream.write(view)
+            if written is None:  # pragma: no cover - only non-blocking streams return None
+                continue
+            view = view[written:]
+        return len(data)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 @dataclass
 class Printer:
     """Everything that decides how one page is printed, shared across pages."""
@@ -265,7 +289,7 @@ def build_printer(opts: ApiOptions, env: Mapping[str, str], hostname: str) -> Pr
     stdout = sys.stdout.buffer
     stderr = sys.stderr
     color = output.color_enabled(env, output.is_terminal(env, stdout))
-    printer = Printer(opts, stdout, stderr, color, hostname)
+    printer = Printer(opts, cast(IO[bytes], FullWriter(stdout)), stderr, color, hostname)
     if opts.jq:
         from ghcache.cli.jqfilter import JqError, JqFilter
 
@@ -308,7 +332,7 @@ def start_pager(printer: Printer, env: Mapping[str, str]) -> Any:
         printer.err.write(f"failed to start pager: {exc}\n")
         return None
     assert process.stdin is not None
-    printer.out = process.stdin
+    printer.out = cast(IO[bytes], FullWriter(process.stdin))
     return process
 
 
@@ -559,10 +583,22 @@ def api_command(ctx: click.Context, **kwargs: Any) -> None:
     try:
         run_api(opts)
     except BrokenPipeError:
-        # Like gh, a closed pipe (``| head``) is not an error.
+        # The reader went away (``| head``): gh dies of SIGPIPE, which shells report as 141.
         _silence_stdout()
+        ctx.exit(128 + 13)
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRNOS:
+            raise
+        # stdout cannot take the output (full disk, closed descriptor): gh's wording.
+        _silence_stdout()
+        raise ApiFailure(
+            f"write /dev/stdout: {(exc.strerror or 'write error').lower()}", bare=True
+        ) from None
     except SystemExit as done:
         ctx.exit(done.code if isinstance(done.code, int) else 1)
+
+
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EBADF, errno.EFBIG, errno.EDQUOT}
 
 
 def _silence_stdout() -> None:
