@@ -47,6 +47,8 @@ def test_supported_flags_in_every_spelling() -> None:
     assert parse_api_args(["api", "x", "--include", "--ttl", "60"]).ttl == 60.0  # type: ignore[union-attr]
     assert parse_api_args(["api", "x", "--ttl=0"]).ttl == 0.0  # type: ignore[union-attr]
     assert parse_api_args(["api", "x", "--cache=0s"]).ttl is None  # type: ignore[union-attr]
+    for method in (["-X", "GET"], ["--method", "get"], ["--method=Get"]):
+        assert parse_api_args(["api", *method, "x"]) is not None
 
 
 def test_previews_become_gh_accept_header() -> None:
@@ -71,7 +73,8 @@ def test_previews_become_gh_accept_header() -> None:
         ["api", "x", "--jq", ".id"],
         ["api", "x", "-q", ".id"],
         ["api", "x", "--paginate"],
-        ["api", "x", "-X", "GET"],
+        ["api", "x", "-X", "POST"],
+        ["api", "x", "--method=HEAD"],
         ["api", "x", "-f", "a=b"],
         ["api", "x", "--refresh"],
         ["api", "x", "--no-cache"],

@@ -29,6 +29,7 @@ FLAG_CASES: list[list[str]] = [
     ["--cache", "1h"],
     ["--cache=1h30m", "-i"],
     ["--ttl", "600"],
+    ["-X", "get"],
     ["--cache", "0s"],  # gh: a zero duration is no --cache at all
     ["--ttl=0"],  # nothing is fresh for 0 s: both ways go to click, which revalidates
     ["-H", "Accept: application/vnd.github.raw+json"],

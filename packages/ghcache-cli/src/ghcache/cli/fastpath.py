@@ -100,6 +100,18 @@ _MAX_DURATION = (2**63 - 1) // 10**9  # Go durations are int64 nanoseconds
 _PLACEHOLDER_WORDS = ("owner", "repo", "branch")
 _WHITESPACE = " \t\n\r"
 _KEYED_HEADERS = ("accept", "x-github-api-version")
+# Flags that take a value (the next argument, or after "=" for long ones).
+_VALUE_FLAGS = (
+    "-X",
+    "--method",
+    "-H",
+    "--header",
+    "-p",
+    "--preview",
+    "--cache",
+    "--ttl",
+    "--hostname",
+)
 _NOATIME = getattr(os, "O_NOATIME", 0)
 
 
@@ -240,7 +252,7 @@ def silence_stdout() -> None:
 def parse_api_args(args: list[str]) -> FastRequest | None:
     """``api ENDPOINT`` with only the supported flags, else None.
 
-    Supported: ``-H/--header`` (Accept and X-GitHub-Api-Version only),
+    Supported: ``-X/--method GET``, ``-H/--header`` (Accept and X-GitHub-Api-Version only),
     ``-p/--preview``, ``--cache DURATION`` (whole h/m/s only), ``--ttl N``,
     ``--hostname H``, ``-i/--include``, ``--silent``, ``--offline``.
     """
@@ -271,7 +283,7 @@ def parse_api_args(args: list[str]) -> FastRequest | None:
             continue  # a fresh hit is answered the same offline or not
         name, eq, value = arg.partition("=")
         if not eq:
-            if name not in ("-H", "--header", "-p", "--preview", "--cache", "--ttl", "--hostname"):
+            if name not in _VALUE_FLAGS:
                 return None
             if i >= len(rest):
                 return None
@@ -288,6 +300,9 @@ def parse_api_args(args: list[str]) -> FastRequest | None:
             if header_name != header_name.strip():
                 return None  # whether "Accept :" names Accept is the slow path's call
             headers.append((header_name, header_value.strip()))
+        elif name in ("-X", "--method"):
+            if value.upper() != "GET":
+                return None  # only a plain GET can be a cache hit here
         elif name in ("-p", "--preview"):
             for preview in value.split(","):
                 if not is_plain_name(preview):
