@@ -40,8 +40,9 @@ def test_documented_constructor(tmp_path: Path) -> None:
         9200,
         60,
     )
-    with pytest.raises(ValueError, match="default_ttl"):
-        GitHubAPICache(cache_dir=tmp_path / "e", default_ttl=-1)
+    for bad in (-1, float("nan")):
+        with pytest.raises(ValueError, match="default_ttl"):
+            GitHubAPICache(cache_dir=tmp_path / "e", default_ttl=bad)  # type: ignore[arg-type]
 
 
 def test_put_get_hits_misses_stats(cache: GitHubAPICache) -> None:

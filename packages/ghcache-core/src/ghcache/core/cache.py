@@ -37,7 +37,7 @@ class GitHubAPICache:
         bootstrap_peers: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
     ) -> None:
-        if default_ttl < 0:
+        if not default_ttl >= 0:  # also NaN: an entry with such a TTL reads as corrupt
             raise ValueError(f"default_ttl must not be negative, got {default_ttl}")
         defaults = Settings.from_env({})
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else defaults.cache_dir
