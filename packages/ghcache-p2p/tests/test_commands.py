@@ -92,3 +92,33 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "Traceback" not in done.stderr, done.stderr[-2000:]
     assert not (tmp_path / "cache" / "daemon.sock").exists()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_prometheus_metrics_on_loopback(tmp_path: Path) -> None:
+    import urllib.request
+
+    from p2p_helpers import Daemon, make_entry
+
+    port = free_port()
+    daemon = Daemon(tmp_path / "cache", base_env(CACHE_METRICS_PORT=str(port))).start()
+    try:
+        assert daemon.info["metrics_port"] == port
+        daemon.put(make_entry("metrics"))
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+            text = answer.read().decode()
+    finally:
+        daemon.stop()
+    lines = set(text.splitlines())
+    assert "ghcache_p2p_peers 0.0" in lines
+    assert 'ghcache_p2p_refused_total{reason="bad_envelope"} 0.0' in lines
+    assert any(line.startswith("ghcache_p2p_announcements_sent_total ") for line in lines)
+    assert any(line.startswith("ghcache_p2p_fetches_served_total ") for line in lines)

@@ -50,6 +50,7 @@ from ghcache.p2p.ipc import (
     pid_path,
     socket_path,
 )
+from ghcache.p2p.metrics import start_metrics_server
 from ghcache.p2p.node import (
     FrameTooLarge,
     build_host,
@@ -109,6 +110,7 @@ class Daemon:
         self._exchange_seen: set[str] = set()  # topic peers at the last exchange round
         self._pending_fetches = 0
         self.failure: str | None = None  # why run() gave up, for the exit message
+        self.metrics_port: int | None = None
 
     # -- lifetime ---------------------------------------------------------------
 
@@ -157,8 +159,15 @@ class Daemon:
                 nursery.start_soon(self._housekeeping)
                 await nursery.start(trio.serve_listeners, self._serve_control, [listener])
                 log.info("peer id %s listening on %s", self.peer_id, self._addrs())
+                if self.settings.core.metrics_port is not None:
+                    self.metrics_port = start_metrics_server(
+                        self.settings.core.metrics_port, self.counters.snapshot, self._peer_counts
+                    )
                 if on_ready is not None:
                     on_ready()
+
+    def _peer_counts(self) -> tuple[int, int]:
+        return len(self.host.get_connected_peers()), len(self._topic_peers())
 
     def _addrs(self) -> list[str]:
         return [str(addr) for addr in self.host.get_addrs()]
@@ -243,6 +252,7 @@ class Daemon:
                 for peer in connected
             ],
             "topic_peers": topic_peers,
+            "metrics_port": self.metrics_port,
             **self.counters.snapshot(),
         }
 
