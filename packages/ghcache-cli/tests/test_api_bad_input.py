@@ -220,6 +220,41 @@ def test_missing_cache_dir_is_created(env: dict[str, str], tmp_path: Path) -> No
     assert len(snapshot(target)) == 1
 
 
+def _read_only_runner(directory: Path) -> list[str] | None:
+    """A command prefix that runs a program with ``directory`` mounted read-only (a private
+    mount namespace), or None where that is not allowed."""
+    import shutil
+    import subprocess
+
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    script = 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" && exec "$@"'
+    prefix = [unshare, "-m", "sh", "-c", script, str(directory)]
+    probe = subprocess.run([*prefix, "touch", str(directory / ".probe")], capture_output=True)
+    if probe.returncode == 0 or b"Read-only" not in probe.stderr:
+        return None
+    return prefix
+
+
+def test_read_only_cache_dir_mount(
+    stub: Any, env: dict[str, str], warm_cache: dict[str, bytes]
+) -> None:
+    cache = Path(env["CACHE_DIR"])
+    prefix = _read_only_runner(cache)
+    if prefix is None:
+        pytest.skip("cannot mount a read-only directory here (needs unshare -m)")
+    fresh = helpers.run([*prefix, *helpers.ghcache_api("floats")], env)
+    assert (fresh.code, fresh.err) == (0, b"")  # a hit needs no writing
+    refreshed = helpers.run([*prefix, *helpers.ghcache_api("floats", "--refresh", "-q", ".c")], env)
+    assert (refreshed.code, refreshed.out) == (0, b"10\n")
+    assert assert_one_line(refreshed).startswith("ghcache: not cached:")
+    miss = helpers.run([*prefix, *helpers.ghcache_api("text")], env)
+    assert (miss.code, miss.out) == (0, b"hello text")
+    assert assert_one_line(miss).startswith("ghcache: not cached:")
+    assert snapshot(cache) == warm_cache
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write to a read-only directory")
 def test_read_only_cache_dir(env: dict[str, str], warm_cache: dict[str, bytes]) -> None:
     cache = Path(env["CACHE_DIR"])
