@@ -6,7 +6,7 @@ import os
 import time
 
 import pytest
-from p2p_helpers import Daemon, Network, make_entry, wait_until
+from p2p_helpers import SECRET, Daemon, Network, make_entry, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -160,3 +160,22 @@ def test_daemon_with_another_secret_cannot_read_or_inject(
         assert not daemon.has(injected.key)
     assert outsider.counters()["entries_accepted"] == 0
     outsider.stop()
+
+
+def test_rotated_daemon_still_hears_peers_on_the_previous_secret(
+    network: Network, trio_of: tuple[Daemon, ...]
+) -> None:
+    a = trio_of[0]
+    rotated = network.start(
+        "rotated",
+        bootstrap=[a],
+        secret="the-new-team-secret-0987654321",
+        CACHE_PREVIOUS_SECRETS=SECRET,
+    )
+    status = rotated.status()
+    assert len(status["topics"]) == 2 and a.status()["topic"] in status["topics"]
+    rotated.wait_topic_peers(a)
+    entry = make_entry("rotation")
+    a.put(entry)
+    wait_until(lambda: rotated.has(entry.key), 10, "push over the previous secret's topic")
+    rotated.stop()

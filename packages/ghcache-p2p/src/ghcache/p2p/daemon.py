@@ -88,6 +88,11 @@ class Daemon:
         self.cache_dir = settings.core.cache_dir
         self.store = DiskStore(self.cache_dir, max_bytes=settings.core.max_bytes)
         self.topic = codec.topic_for(keyring.network_id)
+        # During a secret rotation, peers still on a previous secret publish on its
+        # topic: listen there too (the keyring opens their envelopes), publish on ours.
+        getter = getattr(keyring, "network_ids", None)
+        network_ids = tuple(getter) if getter else (keyring.network_id,)
+        self.topics = [codec.topic_for(n) for n in network_ids]
         self.counters = P2PCounters.load(self.cache_dir / STATS_NAME)
         self.book = PeerBook.load(self.cache_dir / PEERS_NAME)
         burst = settings.peer_rate * 2
@@ -147,13 +152,14 @@ class Daemon:
                 self.failure = f"cannot listen on {listen} (address in use or not local?)"
                 return
             await self.pubsub.wait_until_ready()
-            subscription = await self.pubsub.subscribe(self.topic)
+            subscriptions = [(t, await self.pubsub.subscribe(t)) for t in self.topics]
             self.host.set_stream_handler(FETCH_PROTOCOL, self._serve_fetch)
             self.host.set_stream_handler(PEERS_PROTOCOL, self._serve_peers)
             async with trio.open_nursery() as nursery:
                 self.nursery = nursery
                 listener = await self._open_control_socket()
-                nursery.start_soon(self._read_gossip, subscription)
+                for topic, subscription in subscriptions:
+                    nursery.start_soon(self._read_gossip, topic, subscription)
                 nursery.start_soon(self._announcer)
                 nursery.start_soon(self._dial_loop)
                 nursery.start_soon(self._housekeeping)
@@ -234,7 +240,7 @@ class Daemon:
 
     def status(self) -> dict[str, Any]:
         connected = self.host.get_connected_peers()
-        topic_peers = sorted(str(p) for p in self.pubsub.peer_topics.get(self.topic, set()))
+        topic_peers = sorted(self._topic_peers())
         return {
             "ok": True,
             "pid": os.getpid(),
@@ -242,6 +248,7 @@ class Daemon:
             "addrs": self._addrs(),
             "network_id": self.keyring.network_id,
             "topic": self.topic,
+            "topics": self.topics,
             "started_at": self.started_at,
             "peers": [
                 {
@@ -271,7 +278,7 @@ class Daemon:
         return entry
 
     def _topic_peers(self) -> set[str]:
-        return {str(p) for p in self.pubsub.peer_topics.get(self.topic, set())}
+        return {str(p) for t in self.topics for p in self.pubsub.peer_topics.get(t, set())}
 
     async def _fetch_first(self, peers: list[ID], key: str, timeout: float) -> Entry | None:
         """Ask ``peers`` in parallel; the first valid entry wins and the rest are cancelled."""
@@ -443,7 +450,7 @@ class Daemon:
             self.counters.add("announce_messages_sent")
             await trio.sleep(PUBLISH_INTERVAL)
 
-    async def _read_gossip(self, subscription: Any) -> None:
+    async def _read_gossip(self, topic: str, subscription: Any) -> None:
         me = self.host.get_id()
         while True:
             message = await subscription.get()
@@ -452,7 +459,7 @@ class Daemon:
                 continue
             self.counters.add("announce_messages_received")
             try:
-                items = self._open_announcement(origin, bytes(message.data))
+                items = self._open_announcement(origin, topic, bytes(message.data))
             except Refused as refused:
                 self._refuse(refused, origin)
                 continue
@@ -463,13 +470,13 @@ class Daemon:
                 except Refused as refused:
                     self._refuse(refused, origin)
 
-    def _open_announcement(self, origin: ID, data: bytes) -> list[codec.Announcement]:
+    def _open_announcement(self, origin: ID, topic: str, data: bytes) -> list[codec.Announcement]:
         if len(data) > self.settings.max_announce_bytes:
             raise Refused("oversize", f"announcement of {len(data)} bytes")
         if not self.gossip_limiter.allow(str(origin)):
             raise Refused("rate_limited")
         try:
-            plain = codec.open_batch(self.keyring, self.topic, data)
+            plain = codec.open_batch(self.keyring, topic, data)
             sealed_at = envelope_timestamp(data)
         except (OpenError, ValueError):
             raise Refused("bad_envelope") from None
