@@ -36,6 +36,8 @@ LEAKY_ENV = (
     "NO_COLOR",
     "GHCACHE_NO_FASTPATH",
     "GHCACHE_DEBUG",
+    "GH_PAGER",
+    "PAGER",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "http_proxy",

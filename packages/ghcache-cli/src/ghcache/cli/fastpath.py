@@ -162,8 +162,10 @@ def serve_hit(
     color = False
     if stdout_is_tty or any(env.get(name) for name in STYLE_ENV):
         try:
-            from ghcache.cli import output  # the api command's own rule for colour
+            from ghcache.cli import output  # the api command's own rules
 
+            if output.wants_pager(env, stdout_is_tty):
+                return None  # gh pages a terminal's output: the api command runs the pager
             color = output.color_enabled(env, stdout_is_tty or output.is_terminal(env, stdout))
         except Exception:
             return None
