@@ -85,6 +85,10 @@ USAGE_ERRORS: list[tuple[list[str], str]] = [
     (["floats", "-F", "a[b"], "requires a value separated by an '=' sign"),
     (["floats", "-f", "a=1", "-f", "a[b]=2"], 'expected map type under "a", got string'),
     (["floats", "-H", "no colon"], "requires a value separated by ':'"),
+    (["floats", "-H", "X A: 1"], 'invalid header field name "X A"'),
+    (["floats", "-H", ": 1"], 'invalid header field name ""'),
+    (["floats", "-H", "X-B: a\nb"], 'invalid header field value for "X-B"'),
+    (["floats", "-H", "X-C: \u00e9"], 'header "X-C": only ASCII values can be sent'),
     (
         ["floats", "--cache", "5x"],
         'invalid argument "5x" for "--cache" flag: time: unknown unit "x"',
@@ -101,6 +105,10 @@ USAGE_ERRORS: list[tuple[list[str], str]] = [
     (["floats", "-t", "{{ nosuch .a }}"], 'function "nosuch" not defined'),
     (["floats", "-t", "{{ if .a }}"], "unexpected EOF"),
     (["floats", "--hostname", "a/b"], "error parsing `--hostname`"),
+    (["http://[bad"], "invalid API endpoint 'http://[bad': Invalid IPv6 URL"),
+    (["ftp://x/y"], "invalid API endpoint 'ftp://x/y': not an http(s) URL"),
+    (["http://x:99999/y"], "invalid API endpoint"),
+    (["floats", "-X", "GE T"], 'invalid method "GE T"'),
 ]
 
 

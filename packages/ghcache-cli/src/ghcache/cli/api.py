@@ -110,6 +110,11 @@ class ApiOptions:
     offline: bool = False
 
 
+_TOKEN_CHARS = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+
+
 def validate(opts: ApiOptions) -> float | None:
     """Check flag combinations the way gh does; returns the TTL in seconds (or None)."""
     if opts.hostname is not None:
@@ -118,6 +123,18 @@ def validate(opts: ApiOptions) -> float | None:
             raise ApiUsageError(
                 f"error parsing `--hostname`: invalid hostname {output.go_json_string(host)}"
             )
+    if not opts.method or any(char not in _TOKEN_CHARS for char in opts.method):
+        raise ApiUsageError(f"invalid method {output.go_json_string(opts.method)}")
+    if "://" in opts.endpoint:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(opts.endpoint)
+            parts.port  # noqa: B018 - raises ValueError for a bad port
+        except ValueError as exc:
+            raise ApiUsageError(f"invalid API endpoint {opts.endpoint!r}: {exc}") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ApiUsageError(f"invalid API endpoint {opts.endpoint!r}: not an http(s) URL")
     if opts.paginate and opts.method.upper() != "GET" and opts.endpoint != "graphql":
         raise ApiUsageError("the `--paginate` option is not supported for non-GET requests")
     if opts.paginate and opts.input_file is not None:
@@ -162,7 +179,17 @@ def parse_headers(raw: list[str], previews: list[str]) -> list[tuple[str, str]]:
             raise ApiUsageError(
                 f"header {output.go_json_string(item)} requires a value separated by ':'"
             )
-        headers.append((name, value.strip()))
+        value = value.strip()
+        if not name or any(char not in _TOKEN_CHARS for char in name):
+            raise ApiUsageError(f"invalid header field name {output.go_json_string(name)}")
+        if any(char in value for char in "\r\n\x00"):
+            raise ApiUsageError(f"invalid header field value for {output.go_json_string(name)}")
+        if not value.isascii():
+            # Deliberate difference: gh sends UTF-8 bytes; the HTTP layer here sends ASCII only.
+            raise ApiUsageError(
+                f"header {output.go_json_string(name)}: only ASCII values can be sent"
+            )
+        headers.append((name, value))
     names = [name.strip() for preview in previews for name in preview.split(",") if name.strip()]
     if names:
         accept = [f"application/vnd.github.{names[0]}-preview+json"]
