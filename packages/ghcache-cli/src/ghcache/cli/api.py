@@ -30,7 +30,7 @@ from ghcache.cli.fields import (
     graphql_payload,
     parse_fields,
 )
-from ghcache.cli.paginate import add_per_page, find_end_cursor, find_next_page
+from ghcache.cli.paginate import add_per_page, find_end_cursor, find_next_page, slurp
 from ghcache.cli.placeholders import PlaceholderError, Resolver
 
 PROG = output.PROG
@@ -296,7 +296,7 @@ class Printer:
         if self.template is not None:
             self._filtered(lambda: self.template.flush(self.out))
         if self.opts.slurp:
-            merged = b"[" + b",".join(page.strip() for page in self.slurped) + b"]"
+            merged = slurp(self.slurped)
             if self.color:
                 painted = output.colorize_json(merged)
                 merged = painted if painted is not None else merged
