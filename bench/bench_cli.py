@@ -85,17 +85,23 @@ def warm_and_check(hub: object, env: dict[str, str], ghcache: str, gh: str) -> N
 
 
 def time_with_hyperfine(
-    commands: dict[str, list[str]], env: dict[str, str], runs: int, work: Path
+    commands: dict[str, list[str]], env: dict[str, str], runs: int, rounds: int, work: Path
 ) -> dict[str, list[float]]:
-    export = work / "hyperfine.json"
-    cmd = ["hyperfine", "-N", "--warmup", "5", "--runs", str(runs), "--export-json", str(export)]
-    for label, argv in commands.items():
-        cmd += ["--command-name", label, " ".join(argv)]
-    done = subprocess.run(cmd, env=env, capture_output=True, timeout=600, check=False)
-    if done.returncode != 0:
-        sys.exit(f"bench_cli: hyperfine failed: {done.stderr.decode().strip()}")
-    results = json.loads(export.read_text())["results"]
-    return {item["command"]: [t * 1000 for t in item["times"]] for item in results}
+    """hyperfine in ``rounds`` rounds, so a change in machine load hits every command alike."""
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    per_round = max(1, runs // rounds)
+    for number in range(rounds):
+        export = work / f"hyperfine-{number}.json"
+        cmd = ["hyperfine", "-N", "--warmup", "3", "--runs", str(per_round)]
+        cmd += ["--export-json", str(export)]
+        for label, argv in commands.items():
+            cmd += ["--command-name", label, " ".join(argv)]
+        done = subprocess.run(cmd, env=env, capture_output=True, timeout=600, check=False)
+        if done.returncode != 0:
+            sys.exit(f"bench_cli: hyperfine failed: {done.stderr.decode().strip()}")
+        for item in json.loads(export.read_text())["results"]:
+            times[item["command"]] += [t * 1000 for t in item["times"]]
+    return times
 
 
 def time_with_loop(
@@ -141,7 +147,8 @@ def slow_path_import_total(ghcache: str, env: dict[str, str]) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=40, help="timed runs per command")
+    parser.add_argument("--runs", type=int, default=60, help="timed runs per command")
+    parser.add_argument("--rounds", type=int, default=4, help="hyperfine rounds (load drift)")
     parser.add_argument("--no-hyperfine", action="store_true", help="use the built-in loop")
     args = parser.parse_args()
 
@@ -164,15 +171,16 @@ def main() -> None:
         use_hyperfine = shutil.which("hyperfine") is not None and not args.no_hyperfine
         before = hub.upstream_count()
         if use_hyperfine:
-            times = time_with_hyperfine(commands, env, args.runs, work)
+            times = time_with_hyperfine(commands, env, args.runs, args.rounds, work)
         else:
             times = time_with_loop(commands, env, args.runs)
         upstream_during = hub.upstream_count() - before
         rows, own_rows = import_budget(ghcache, env)
         slow_total_us = slow_path_import_total(ghcache, env)
 
-    tool = "hyperfine -N" if use_hyperfine else "built-in loop"
-    print(f"\nwhole-process time, {args.runs} runs each ({tool}), milliseconds:")
+    tool = f"hyperfine -N, {args.rounds} rounds" if use_hyperfine else "built-in interleaved loop"
+    samples_each = len(next(iter(times.values())))
+    print(f"\nwhole-process time, {samples_each} runs each ({tool}), milliseconds:")
     print(f"  {'command':<26} {'median':>7} {'mean':>7} {'min':>7} {'max':>7}")
     medians = {}
     for label, samples in times.items():
