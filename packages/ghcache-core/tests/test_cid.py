@@ -57,6 +57,9 @@ def test_large_input_equals_multiformats() -> None:
         "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyk",  # one short
         "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyk/",  # not alphanumeric
         "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",  # CIDv0
+        "bafkrei" + "\u00e9" * 52,  # letters, but not base32
+        "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyk1",  # 1 is not base32
+        "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyk8",  # nor is 8
     ],
 )
 def test_is_cid_rejects_other_text(text: str) -> None:

@@ -21,6 +21,9 @@ def cid_for_bytes(data: bytes) -> str:
     return "b" + encoded.rstrip("=").lower()
 
 
+_BASE32 = frozenset("abcdefghijklmnopqrstuvwxyz234567")
+
+
 def is_cid(text: str) -> bool:
     """Whether ``text`` has the shape of a CID this module produces."""
-    return len(text) == 59 and text.startswith("bafkrei") and text.isalnum() and text.islower()
+    return len(text) == 59 and text.startswith("bafkrei") and _BASE32.issuperset(text)
