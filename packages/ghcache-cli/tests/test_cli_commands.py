@@ -24,11 +24,12 @@ def test_version_is_the_package_version(cli: Any, env: dict[str, str]) -> None:
     assert __version__ == version("ghcache-cli")
 
 
-def test_help_lists_the_builtin_commands(cli: Any, env: dict[str, str]) -> None:
-    done = cli(["--help"], env)
+@pytest.mark.parametrize("args", [["--help"], ["-h"], []])
+def test_help_lists_the_builtin_commands(cli: Any, env: dict[str, str], args: list[str]) -> None:
+    done = cli(args, env)
     assert done.returncode == 0
     listed = done.stdout.decode()
-    for name in ("cache", "config", "stats", "warm"):
+    for name in ("api", "cache", "config", "stats", "warm"):
         assert f"  {name} " in listed
 
 

@@ -104,10 +104,12 @@ def _one_line(exc: BaseException) -> str:
 
 @click.group(
     cls=GhcacheGroup,
+    invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, "--version", prog_name="ghcache", message="%(prog)s %(version)s")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """ghcache: a shared, caching drop-in for `gh api`.
 
     `ghcache api ENDPOINT` answers like `gh api ENDPOINT`, from a local cache
@@ -121,6 +123,8 @@ def cli() -> None:
     full command instead of the standard-library fast path (same output,
     slower); GHCACHE_DEBUG=1 shows the traceback of an unexpected error.
     """
+    if ctx.invoked_subcommand is None:  # bare `ghcache`: the help, and success, like gh
+        click.echo(ctx.get_help())
 
 
 def run(args: list[str], prog_name: str = "ghcache") -> int:
