@@ -8,6 +8,7 @@ counted by reason and never stored, while the daemon keeps serving a friend.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -176,6 +177,15 @@ class Hostile:
         except Exception as exc:
             self.results["wrong_key_peers"] = type(exc).__name__
 
+        # Garbage where gossipsub expects a protobuf RPC: py-libp2p would let the
+        # parse error take the whole host down; the daemon drops just that stream.
+        for protocol in ("/meshsub/1.1.0", codec.FETCH_PROTOCOL, codec.PEERS_PROTOCOL):
+            stream = await self.host.new_stream(victim_id, [TProtocol(protocol)])
+            await stream.write(b"\x10" + b"\xff" * 16)
+            with contextlib.suppress(Exception):
+                await stream.close()
+        await trio.sleep(0.5)
+
         # Poisoned fetch answers: the victim asks us on a lookup miss.
         for key in ("poison-oversize", "poison-wrong-key", "poison-forged"):
             answer = await trio.to_thread.run_sync(
@@ -229,6 +239,7 @@ def test_hostile_peer_is_refused_counted_and_the_daemon_keeps_serving(
     # wrong key, tampered, wrong-key fetch, wrong-key peer list request, wrong-key answer
     assert gained["bad_envelope"] >= 5
     assert gained["cid_mismatch"] >= 3  # forged body, other CID, forged fetch answer
+    assert gained["malformed"] >= 1  # the garbage gossipsub frame
     assert gained["not_shared"] >= 1
     assert gained["future"] >= 2  # entry stamped ahead, envelope sealed ahead
     assert gained["expired"] >= 1

@@ -128,7 +128,10 @@ class Daemon:
         core = self.settings.core
         listen = listen_multiaddr(core.listen_addr, core.listen_port)
         self.host = build_host(
-            load_key_pair(self.cache_dir), enable_mdns=core.enable_mdns, listen=listen
+            load_key_pair(self.cache_dir),
+            enable_mdns=core.enable_mdns,
+            listen=listen,
+            on_stream_error=self._stream_failed,
         )
         self.peer_id = self.host.get_id().to_base58()
         self.targets.pop(self.peer_id, None)
@@ -351,6 +354,11 @@ class Daemon:
             log.warning("%s", exc)
             return
         self.counters.add("entries_accepted")
+
+    def _stream_failed(self, peer: str, exc: BaseException) -> None:
+        # A handler (ours or libp2p's, e.g. gossipsub parsing a garbage frame) failed:
+        # only that stream is dropped.
+        self._refuse(Refused("malformed", f"stream handler failed: {exc!r}"[:200]), peer)
 
     def _refuse(self, refused: Refused, peer: ID | str) -> None:
         self.counters.refuse(refused.reason)

@@ -5,9 +5,13 @@ Imports libp2p at module level: only the daemon process (and tests) import this.
 
 from __future__ import annotations
 
+import contextlib
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import libp2p.pubsub.pubsub as pubsub_module
+import trio
 from libp2p import new_host
 from libp2p.abc import IHost, INetStream
 from libp2p.crypto.x25519 import create_new_key_pair as create_x25519_key_pair
@@ -42,7 +46,13 @@ def listen_multiaddr(address: str, port: int) -> Multiaddr:
     return Multiaddr(f"/{family}/{address}/tcp/{port}")
 
 
-def build_host(key_pair: Any, *, enable_mdns: bool, listen: Multiaddr) -> IHost:
+def build_host(
+    key_pair: Any,
+    *,
+    enable_mdns: bool,
+    listen: Multiaddr,
+    on_stream_error: Callable[[str, BaseException], None] | None = None,
+) -> IHost:
     """A TCP host that speaks Noise only (no plaintext, secio or TLS) and yamux."""
     noise = NoiseTransport(key_pair, noise_privkey=create_x25519_key_pair().private_key)
     host = new_host(
@@ -59,7 +69,33 @@ def build_host(key_pair: Any, *, enable_mdns: bool, listen: Multiaddr) -> IHost:
     auto_connector = getattr(host.get_network(), "auto_connector", None)
     if auto_connector is not None:
         setattr(auto_connector, "maybe_connect", _no_auto_dial)  # noqa: B010
+    guard_stream_handlers(host, on_stream_error)
     return host
+
+
+def guard_stream_handlers(
+    host: IHost, on_error: Callable[[str, BaseException], None] | None = None
+) -> None:
+    """Contain errors of every incoming stream's handler to that stream.
+
+    In py-libp2p 0.8 an exception in a protocol handler escapes into the swarm
+    and stops the whole host: one peer sending a garbage gossipsub frame
+    (protobuf DecodeError) was enough to bring a daemon down.
+    """
+    network = host.get_network()
+    handler = network.common_stream_handler  # type: ignore[attr-defined]
+
+    async def guarded(stream: INetStream) -> None:
+        try:
+            await handler(stream)
+        except Exception as exc:  # includes ExceptionGroup; trio.Cancelled is not an Exception
+            peer = str(getattr(stream.muxed_conn, "peer_id", "?"))
+            if on_error is not None:
+                on_error(peer, exc)
+            with contextlib.suppress(Exception):
+                await stream.reset()
+
+    network.common_stream_handler = guarded  # type: ignore[attr-defined]
 
 
 async def _no_auto_dial() -> None:
@@ -72,6 +108,7 @@ def build_pubsub(host: IHost, *, max_message_bytes: int) -> tuple[Pubsub, Gossip
     Spam protection is off (it rate-limits even our own publishes to 10/s and
     drops the rest); the daemon rate-limits each peer itself and counts it.
     """
+    _serialize_pubsub_writes()
     pubsub_module.SUBSCRIPTION_CHANNEL_SIZE = SUBSCRIPTION_QUEUE
 
     class RoomyRpcQueue(RpcQueue):
@@ -89,6 +126,30 @@ def build_pubsub(host: IHost, *, max_message_bytes: int) -> tuple[Pubsub, Gossip
     )
     pubsub = Pubsub(host, gossipsub, max_inbound_rpc_size=max_message_bytes)
     return pubsub, gossipsub
+
+
+def _serialize_pubsub_writes() -> None:
+    """One writer at a time per gossipsub stream.
+
+    py-libp2p's yamux releases its write lock between frames (whenever the send
+    window is short), and pubsub writes to a peer's stream from more than one
+    task (its queue sender, the flush of pending messages, the replay to new
+    peers): under load two RPCs interleave and the receiver gets garbage.
+    """
+    if getattr(Pubsub.write_msg, "ghcache_serialized", False):
+        return
+    original = Pubsub.write_msg
+    locks: weakref.WeakKeyDictionary[Any, trio.Lock] = weakref.WeakKeyDictionary()
+
+    async def write_msg(self: Pubsub, stream: INetStream, rpc_msg: Any) -> bool:
+        lock = locks.get(stream)
+        if lock is None:
+            lock = locks[stream] = trio.Lock()
+        async with lock:
+            return await original(self, stream, rpc_msg)
+
+    write_msg.ghcache_serialized = True  # type: ignore[attr-defined]
+    Pubsub.write_msg = write_msg  # type: ignore[method-assign]
 
 
 async def read_exactly(stream: INetStream, size: int) -> bytes:
