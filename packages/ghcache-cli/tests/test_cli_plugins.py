@@ -79,7 +79,10 @@ def test_broken_plugin_leaves_builtins_working(
     assert b"stats" in listing.stdout
     unknown = cli(["nope"], broken_env)
     assert unknown.returncode == 2
-    assert b"ghcache: cannot load plugins: boom" in unknown.stderr
+    assert (
+        b"ghcache: plugin 'ghcache_broken' (ghcache_broken_plugin) not loaded: ImportError: boom"
+        in unknown.stderr
+    )
 
 
 class GreetPlugin:
