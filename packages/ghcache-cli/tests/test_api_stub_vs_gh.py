@@ -100,6 +100,10 @@ def compare(
         ["floats", "-q", "[.a,.b,.c,.d,.s] | length, ."],
         ["floats", "-q", ".obj | keys"],
         ["floats", "-q", ".missing"],
+        ["floats", "-q", ".big, .d, .a, .c, .neg | tostring"],
+        ["floats", "-q", "[.c, .d, .a, .big] | @csv, @json"],
+        ["floats", "-q", ".obj[], (.obj | keys), (.obj | to_entries | map(.key))"],
+        ["floats", "-q", '"\\(.c)/\\(.a)/\\(.big)", (.c / 3), (.c * 1e25), ([.a] | add)'],
         [
             "floats",
             "-t",

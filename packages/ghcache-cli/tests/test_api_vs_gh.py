@@ -223,3 +223,44 @@ def test_refresh_asks_again_and_no_cache_passes_through(hub: Any, env: dict[str,
     passed = helpers.run(helpers.ghcache_api("user", "--no-cache"), env)
     assert passed.code == 0 and hub.upstream_count() == before + 2
     assert passed.out == refreshed.out
+
+
+JQ_PROGRAMS = [
+    ".[] | {number, title}",
+    'map(.title) | join(", ")',
+    ".[0] | keys",
+    '.[] | select(.state == "open") | .number',
+    "[.[] | .comments] | add",
+    "[.[].number] | max, min",
+    ".[0].number / 3",
+    '.[0] | has("title"), has("nope")',
+    ".[0].user | to_entries | map(.key) | sort",
+    "group_by(.state) | map(length)",
+    ".[:2] | map([.number, .title]) | .[] | @csv",
+    ".[:2] | .[] | [.number, .state] | @tsv",
+    '.[0].title | ascii_downcase, length, test("issue"; "i")',
+    ".[0].labels | map(.name)",
+    "[.[] | .number] | sort_by(-.) | .[:3]",
+    ".[0] | .title |= ascii_upcase | .title",
+    ".[0].created_at | fromdateiso8601",
+    ".[0] | del(.user) | .number",
+    "[limit(3; .[] | .number)]",
+    '.[0].title | split(" ") | first',
+    '{"n": (. | length), "half": ((. | length) / 2)}',
+    ".[0].id | tostring",
+    '"\\(.[0].number)-\\(.[0].state)"',
+    "[.[] | .number] | @json",
+    "empty",
+    "null, true, 0.5, -0.125, 1e-7, 1e300",
+]
+
+
+def test_jq_programs_print_like_gh(env: dict[str, str]) -> None:
+    """Many everyday jq programs on real-shaped issue JSON: gojq (gh) vs libjq (ghcache)."""
+    mismatches = []
+    for program in JQ_PROGRAMS:
+        gh = helpers.run(helpers.gh_api(ISSUES, "--jq", program), env)
+        ours = helpers.run(helpers.ghcache_api(ISSUES, "--jq", program), env)
+        if (gh.code, gh.out) != (ours.code, ours.out):
+            mismatches.append(f"{program}\n  gh: {gh.describe()}\n  ghcache: {ours.describe()}")
+    assert not mismatches, "\n".join(mismatches)

@@ -42,9 +42,12 @@ class JqFilter:
 
     def run(self, body: bytes, out: IO[bytes]) -> None:
         """Write the program's results for ``body``; what came before an error is kept."""
-        data = decode_go_json(body)
+        # libjq keeps each number's source spelling (tostring, @csv, interpolation) and
+        # the source key order; gojq in gh sees float64 values in Go maps.  Handing libjq
+        # the Go encoding of the decoded body gives it gojq's spellings and key order.
+        text = go_encode(decode_go_json(body))
         try:
-            for result in self._program.input_value(data):
+            for result in self._program.input_text(text):
                 out.write(format_result(result).encode("utf-8", errors="replace"))
         except ValueError as exc:
             raise JqError(_one_line(exc)) from None
@@ -53,7 +56,7 @@ class JqFilter:
 
 
 def decode_go_json(body: bytes) -> Any:
-    """``json.Unmarshal`` into ``interface{}``: numbers as floats; Go-like error text."""
+    """``json.Unmarshal`` into ``interface{}``: every number a float64; Go-like error text."""
     text = body.decode("utf-8", errors="replace")
     try:
         return json.loads(text, parse_int=float, parse_constant=_reject)
