@@ -264,3 +264,35 @@ def test_jq_programs_print_like_gh(env: dict[str, str]) -> None:
         if (gh.code, gh.out) != (ours.code, ours.out):
             mismatches.append(f"{program}\n  gh: {gh.describe()}\n  ghcache: {ours.describe()}")
     assert not mismatches, "\n".join(mismatches)
+
+
+TEMPLATES = [
+    '{{range .}}{{.number}}: {{.title | printf "%q"}}{{"\\n"}}{{end}}',
+    '{{range .}}{{if eq .state "open"}}{{.number}} {{end}}{{end}}',
+    "{{(index . 0).user.login}} {{len .}}",
+    "{{range $i, $e := .}}{{if lt $i 3}}{{$i}}={{$e.number}} {{end}}{{end}}",
+    '{{range .}}{{.labels | pluck "name" | join ","}};{{end}}',
+    "{{range .}}{{tablerow .number (truncate 20 .title) .state}}{{end}}{{tablerender}}done",
+    '{{with index . 0}}{{.created_at | timefmt "Jan 2, 2006 at 3:04pm (MST) Monday 06 _2"}}{{end}}',
+    "{{range .}}{{.id}} {{end}}",
+    "{{(index . 0).body}}|{{(index . 0).closed_at}}|{{(index . 0).nothing}}",
+    '{{range .}}{{.comments}} {{.locked}} {{.closed_at}}{{"\\n"}}{{end}}',
+    '{{printf "%d items, first %v" (len .) (index . 0).number}}',
+    "{{range .}}{{.user}}{{break}}{{end}}",
+    "{{ $n := 0 }}{{range .}}{{ $n = .number }}{{end}}{{ $n }}",
+    '{{range .}}{{.title | color "green"}}|{{end}}',
+    "{{ timeago (index . 0).created_at }}",
+    "{{range .}}{{if and .locked (not .comments)}}L{{else if gt .comments 2.0}}C{{else}}-{{end}}{{end}}",
+    '{{ index (index . 1) "title" }} {{ (index . 1).user.id }} {{ html "<a&b>" }} {{ urlquery "a b&c" }}',
+]
+
+
+def test_templates_print_like_gh(env: dict[str, str]) -> None:
+    """Everyday templates on real-shaped issue JSON: Go's text/template (gh) vs ghcache's."""
+    mismatches = []
+    for template in TEMPLATES:
+        gh = helpers.run(helpers.gh_api(ISSUES, "-t", template), env)
+        ours = helpers.run(helpers.ghcache_api(ISSUES, "-t", template), env)
+        if (gh.code, gh.out) != (ours.code, ours.out):
+            mismatches.append(f"{template}\n  gh: {gh.describe()}\n  ghcache: {ours.describe()}")
+    assert not mismatches, "\n".join(mismatches)
