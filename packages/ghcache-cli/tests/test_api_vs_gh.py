@@ -296,3 +296,18 @@ def test_templates_print_like_gh(env: dict[str, str]) -> None:
         if (gh.code, gh.out) != (ours.code, ours.out):
             mismatches.append(f"{template}\n  gh: {gh.describe()}\n  ghcache: {ours.describe()}")
     assert not mismatches, "\n".join(mismatches)
+
+
+def test_graphql_mutation_is_never_cached(hub: Any, env: dict[str, str]) -> None:
+    args = [
+        "graphql",
+        "-f",
+        'query=mutation { addStar(input: {starrableId: "x"}) { clientMutationId } }',
+    ]
+    gh = helpers.run(helpers.gh_api(*args), env)
+    before = hub.upstream_count()
+    ours = helpers.run(helpers.ghcache_api(*args), env)
+    again = helpers.run(helpers.ghcache_api(*args), env)
+    assert hub.upstream_count() == before + 2
+    assert_same(gh, ours)
+    assert (again.code, again.out, again.err) == (ours.code, ours.out, ours.err)
