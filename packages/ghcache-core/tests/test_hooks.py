@@ -204,11 +204,6 @@ def test_revalidation_uses_the_etag(
     assert client.stats.read()["revalidated"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client._ask_peers stores the plugin's Entry.data as is; asked of the lead to "
-    "re-derive it from the verified body (Entry.from_bytes(found.to_bytes(), trust_data=False))",
-)
 def test_peer_entry_data_is_derived_from_its_verified_body(
     client: CachingClient, peer: RecordingPeer, env_for: Callable[..., dict[str, str]]
 ) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ghcache.core.cid import cid_for_bytes
 from ghcache.core.config import Settings
-from ghcache.core.entry import Entry, header_value
+from ghcache.core.entry import CorruptEntry, Entry, header_value
 from ghcache.core.hosts import ApiHost, resolve_host, resolve_token
 from ghcache.core.keys import CacheRequest
 from ghcache.core.policy import (
@@ -328,7 +328,14 @@ class CachingClient:
             found = pm.hook.lookup_entry(key=key, cache_dir=self.settings.cache_dir)
         except Exception:  # a broken plugin must not break a request
             return None
-        if not isinstance(found, Entry) or not _acceptable_from_peer(found, key, now, options):
+        if not isinstance(found, Entry):
+            return None
+        try:
+            # Take only what the verified body supports: ``data`` is re-derived from it.
+            found = Entry.from_bytes(found.to_bytes(), trust_data=False)
+        except CorruptEntry:
+            return None
+        if not _acceptable_from_peer(found, key, now, options):
             return None
         self._write(found)
         self.stats.add(peer_hits=1)

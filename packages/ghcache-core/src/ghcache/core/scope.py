@@ -61,7 +61,7 @@ def graphql_operation(body: str) -> str | None:
     try:
         payload = json.loads(body)
         query = payload["query"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None
     if not isinstance(query, str):
         return None
