@@ -352,3 +352,12 @@ def subprocess_run(command: list[str], env: dict[str, str], **kwargs: Any) -> An
     return subprocess.run(
         command, env=env, stderr=subprocess.PIPE, check=False, timeout=60, **kwargs
     )
+
+
+def test_verbose_says_where_the_answer_came_from(stub: Any, env: dict[str, str]) -> None:
+    first = invoke(["floats", "--verbose", "-q", ".c"], env)
+    second = invoke(["floats", "--verbose", "-q", ".c"], env)
+    assert first.stdout_bytes == second.stdout_bytes == b"10\n"
+    assert first.stderr.startswith("* Request: GET http://api.github.localhost/floats\n")
+    assert "* Response: HTTP/1.1 200 from upstream, key bafkrei" in first.stderr
+    assert "* Response: HTTP/1.1 200 from cache, key bafkrei" in second.stderr

@@ -488,7 +488,10 @@ def _request_loop(
             printer.err.write(resp.notice.rstrip("\n") + "\n")
             printer.err.flush()
         if opts.verbose:
-            printer.err.write(f"* Response: {resp.http_version} {resp.status} ({resp.source})\n")
+            key = f", key {resp.key}" if resp.key else ""
+            printer.err.write(
+                f"* Response: {resp.http_version} {resp.status} from {resp.source}{key}\n"
+            )
         cursor, problem = printer.page(resp, graphql=graphql)
         if problem is not None:
             printer.fail(problem, resp.status, resp.headers)
