@@ -8,6 +8,9 @@ import time
 import pytest
 from p2p_helpers import SECRET, Daemon, Network, make_entry, wait_until
 
+from ghcache.core.cid import cid_for_bytes
+from ghcache.core.entry import Entry
+
 pytestmark = pytest.mark.slow
 
 
@@ -66,6 +69,26 @@ def test_daemon_started_later_pulls_on_lookup(
     assert late_to_a.lookup("no-such-key") is None
     assert time.monotonic() - started < 4  # every peer said "not found": no need to wait 5 s
     late_to_a.stop()
+
+
+def test_lookup_of_an_expired_entry_fetches_a_fresher_copy(trio_of: tuple[Daemon, ...]) -> None:
+    a, b, c = trio_of
+    fresh = make_entry("refreshed")
+    stale = Entry(**{**fresh.__dict__, "stored_at": fresh.stored_at - 3600})
+    stale.body = b'{"old": true}'
+    stale.body_cid = cid_for_bytes(stale.body)
+    b.store().write(stale)  # expired here (ttl 300) ...
+    c.store().write(stale)  # ... and at c
+    a.store().write(fresh)  # a refreshed it (not announced)
+    found = b.lookup(fresh.key)
+    assert found is not None and found.body == fresh.body  # a's, not b's own stale copy
+    assert b.store().read(fresh.key).body == fresh.body  # type: ignore[union-attr]
+    # Nobody has anything fresher than c's stale copy of another key: no answer.
+    other = make_entry("stale-everywhere", stored_at=time.time() - 3600)
+    for daemon in (a, b):
+        daemon.store().write(other)
+    assert c.lookup(other.key) is None
+    assert sum(c.refused().values()) == 0  # older copies are ignored, not "refused"
 
 
 def test_identity_scoped_entries_never_leave_the_machine(trio_of: tuple[Daemon, ...]) -> None:

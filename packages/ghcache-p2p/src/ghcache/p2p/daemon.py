@@ -271,11 +271,12 @@ class Daemon:
     async def lookup(self, key: str, timeout: float) -> Entry | None:
         self.counters.add("lookups")
         entry = self.store.read(key)
-        if entry is not None and entry.is_shared:
-            self.counters.add("lookup_local_hits")
+        if entry is not None and entry.is_shared and entry.is_fresh(time.time()):
+            self.counters.add("lookup_local_hits")  # e.g. pushed since the CLI looked
             return entry
+        # Missing or expired here: only a fresher copy from a peer helps the CLI.
         peers = [p for p in self.host.get_connected_peers() if p.to_base58() in self._topic_peers()]
-        entry = await self._fetch_first(peers, key, timeout)
+        entry = await self._fetch_first(peers, key, timeout, want_fresh=True)
         if entry is not None:
             self.counters.add("lookup_peer_hits")
         return entry
@@ -283,12 +284,14 @@ class Daemon:
     def _topic_peers(self) -> set[str]:
         return {str(p) for t in self.topics for p in self.pubsub.peer_topics.get(t, set())}
 
-    async def _fetch_first(self, peers: list[ID], key: str, timeout: float) -> Entry | None:
+    async def _fetch_first(
+        self, peers: list[ID], key: str, timeout: float, *, want_fresh: bool = False
+    ) -> Entry | None:
         """Ask ``peers`` in parallel; the first valid entry wins and the rest are cancelled."""
         found: list[Entry] = []
 
         async def ask(peer: ID, cancel: trio.CancelScope) -> None:
-            entry = await self._fetch_from(peer, key)
+            entry = await self._fetch_from(peer, key, want_fresh=want_fresh)
             if entry is not None and not found:
                 found.append(entry)
                 cancel.cancel()
@@ -299,7 +302,12 @@ class Daemon:
                     nursery.start_soon(ask, peer, nursery.cancel_scope)
         return found[0] if found else None
 
-    async def _fetch_from(self, peer: ID, key: str) -> Entry | None:
+    async def _fetch_from(self, peer: ID, key: str, *, want_fresh: bool = False) -> Entry | None:
+        """The peer's verified entry for ``key`` (stored when newer than ours), or None.
+
+        An answer older than what we hold is ignored, not refused: we asked, and
+        the peer merely has an older copy.  ``want_fresh`` also ignores expired ones.
+        """
         self.counters.add("fetches_made")
         try:
             stream = await self.host.new_stream(peer, [FETCH_PROTOCOL])
@@ -314,8 +322,13 @@ class Daemon:
                 return None
             cid, sealed = answer
             entry = self._open_and_verify(sealed, key=key, cid=cid)
-            if not is_duplicate(entry.stored_at, cid, self.store.read(key)):
+            held = self.store.read(key)
+            if held is not None and entry.stored_at < held.stored_at:
+                return None
+            if held is None or entry.stored_at > held.stored_at:
                 self._store(entry)
+            if want_fresh and not entry.is_fresh(time.time()):
+                return None
             self.counters.add("fetch_hits")
             return entry
         except Refused as refused:
