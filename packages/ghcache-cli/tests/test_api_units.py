@@ -592,3 +592,25 @@ def test_go_float_printing_and_truncate() -> None:
     assert go_float_v(-0.00012) == "-0.00012"
     assert truncate_text(4, "abcdefgh") == "abcd"
     assert truncate_text(6, "日本語テキスト") == "日... "  # padded to the width, like go-gh
+
+
+@pytest.mark.parametrize("depth", [900, 100_000])
+def test_deeply_nested_bodies_fail_cleanly(depth: int) -> None:
+    body = b"[" * depth + b"]" * depth
+    assert output.colorize_json(body) is None or depth < 1000
+    assert output.message_from_body(body, 404) == ""
+    assert find_end_cursor(body) == ""
+    with pytest.raises(JqError, match="nested too deeply"):
+        run_jq(".", body)
+    with pytest.raises(TemplateError, match="nested too deeply"):
+        render("{{.}}", body)
+
+
+def test_jq_building_a_deep_result_fails_cleanly() -> None:
+    with pytest.raises(JqError, match="nested too deeply"):
+        run_jq("reduce range(3000) as $i (null; [.])", b"{}")
+
+
+def test_empty_table_rows_print_nothing() -> None:
+    assert render("{{tablerow}}{{tablerow}}x", b"{}") == "x"
+    assert render('{{tablerow "a" "b"}}{{tablerow "c"}}', b"{}") == "a  b\nc\n"

@@ -16,6 +16,8 @@ from typing import IO, Any
 
 from ghcache.cli.output import go_json_string
 
+TOO_DEEP = "the response is nested too deeply to filter"
+
 
 class JqError(ValueError):
     """A jq program that does not compile or fails on the input (one line)."""
@@ -45,14 +47,17 @@ class JqFilter:
         # libjq keeps each number's source spelling (tostring, @csv, interpolation) and
         # the source key order; gojq in gh sees float64 values in Go maps.  Handing libjq
         # the Go encoding of the decoded body gives it gojq's spellings and key order.
-        text = go_encode(decode_go_json(body))
+        try:
+            text = go_encode(decode_go_json(body))
+        except RecursionError:
+            raise JqError(TOO_DEEP) from None
         try:
             for result in self._program.input_text(text):
                 out.write(format_result(result).encode("utf-8", errors="replace"))
         except ValueError as exc:
             raise JqError(_one_line(exc)) from None
-        except StopIteration:  # pragma: no cover - defensive
-            return
+        except RecursionError:
+            raise JqError(TOO_DEEP) from None
 
 
 def decode_go_json(body: bytes) -> Any:
@@ -62,6 +67,8 @@ def decode_go_json(body: bytes) -> Any:
         return json.loads(text, parse_int=float, parse_constant=_reject)
     except json.JSONDecodeError as exc:
         raise JqError(go_syntax_error(text, exc)) from None
+    except RecursionError:
+        raise JqError(TOO_DEEP) from None
     except ValueError as exc:
         raise JqError(str(exc)) from None
 

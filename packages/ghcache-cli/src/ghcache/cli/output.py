@@ -249,10 +249,10 @@ def colorize_json(body: bytes, indent: str = INDENT) -> bytes | None:
     """gh's ``jsoncolor.Write``: indented, coloured JSON; None if ``body`` is not JSON."""
     try:
         value = _parse_ordered(body.decode("utf-8", errors="replace"))
-    except ValueError:
+        out: list[str] = []
+        _emit_colored(value, 0, indent, out)
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to walk here
         return None
-    out: list[str] = []
-    _emit_colored(value, 0, indent, out)
     out.append("\n")
     return "".join(out).encode("utf-8")
 
@@ -376,7 +376,7 @@ def message_from_body(body: bytes, status: int) -> str:
     """gh's ``parseErrorResponse``: the message of a JSON error body, or ""."""
     try:
         parsed = json.loads(body.decode("utf-8", errors="replace"))
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     message = _field(parsed, "message")
     message = message if isinstance(message, str) else ""

@@ -71,7 +71,8 @@ def find_end_cursor(body: bytes) -> str:
     """The cursor for the next GraphQL page, or "" when there is none (gh's ``findEndCursor``)."""
     try:
         parsed = json.loads(body.decode("utf-8", errors="replace"), object_pairs_hook=_Pairs)
-    except ValueError:
+        tokens = list(_tokens(parsed))
+    except (ValueError, RecursionError):
         return ""
     index = 0
     stack: list[str] = []
@@ -80,7 +81,7 @@ def find_end_cursor(body: bytes) -> str:
     end_cursor = ""
     has_next = False
     found_cursor = found_next = False
-    for kind, token in _tokens(parsed):
+    for kind, token in tokens:
         if kind == "open":
             stack.append(token)
             context_key = last_key

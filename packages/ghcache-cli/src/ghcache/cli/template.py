@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import IO, Any
 
-from ghcache.cli.jqfilter import JqError, decode_go_json, format_scalar
+from ghcache.cli.jqfilter import TOO_DEEP, JqError, decode_go_json, format_scalar
 
 
 class TemplateError(ValueError):
@@ -738,9 +738,10 @@ class TablePrinter:
         self.rows.append(cells)
 
     def render(self) -> str:
-        if not self.rows:
+        columns = max((len(row) for row in self.rows), default=0)
+        if columns == 0:
+            self.rows = []
             return ""
-        columns = len(self.rows[0])
         widths = self._column_widths(columns, 2)
         lines = []
         for row in self.rows:
@@ -762,7 +763,8 @@ class TablePrinter:
                 maxes[column] = max(maxes[column], display_width(cell))
         widths = [0] * columns
         widths[0] = maxes[0]
-        if self.rows[0][columns - 1].startswith("https://"):
+        first = self.rows[0]
+        if len(first) == columns and first[-1].startswith("https://"):
             widths[columns - 1] = maxes[columns - 1]
 
         def available() -> int:
@@ -884,6 +886,8 @@ class Template:
             raise TemplateError(str(exc)) from None
         try:
             text = self.render(data)
+        except RecursionError:
+            raise TemplateError(TOO_DEEP) from None
         except TemplateError:
             out.write("".join(self._out).encode("utf-8"))
             raise
