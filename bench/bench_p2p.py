@@ -6,7 +6,7 @@ It starts five real daemons (``python -m ghcache.p2p.daemon``, each with its own
 cache directory, Noise + yamux over TCP on 127.0.0.1, bootstrapped into a
 partial mesh) and measures, the way the CLI uses them:
 
-* propagation: store an entry on A exactly like the core client does
+* propagation (A and B alone, then with five): store an entry on A exactly like the core client does
   (``DiskStore.write`` + the plugin's ``entry_stored`` hook), then time until it
   is a local hit on B (its file is in B's store), one entry at a time;
 * fetch on miss: an entry stored on A but never announced, looked up from B
@@ -50,24 +50,26 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
 
 
-def start_network(root: Path) -> tuple[Network, list[Daemon]]:
+def start_pair(root: Path) -> tuple[Network, list[Daemon]]:
     net = Network(root)
     a = net.start("a")
     b = net.start("b", bootstrap=[a])
+    a.wait_topic_peers(b, timeout=30)
+    b.wait_topic_peers(a, timeout=30)
+    time.sleep(2.0)  # a couple of gossipsub heartbeats: meshes formed
+    return net, [a, b]
+
+
+def grow_to_five(net: Network, nodes: list[Daemon]) -> list[Daemon]:
+    a, b = nodes
     c = net.start("c", bootstrap=[a, b])
     d = net.start("d", bootstrap=[b, c])
     e = net.start("e", bootstrap=[c, d])
     nodes = [a, b, c, d, e]
-    for node, others in (
-        (a, [b, c]),
-        (b, [a, c, d]),
-        (c, [a, b, d, e]),
-        (d, [b, c, e]),
-        (e, [c, d]),
-    ):
-        node.wait_topic_peers(*others, timeout=30)
-    time.sleep(2.0)  # a couple of gossipsub heartbeats: meshes formed
-    return net, nodes
+    for node in nodes:
+        node.wait_topic_peers(*[n for n in nodes if n is not node], timeout=30)
+    time.sleep(2.0)
+    return nodes
 
 
 def bench_propagation(a: Daemon, b: Daemon, count: int) -> list[float]:
@@ -170,14 +172,16 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench_p2p_") as tmp:
-        started = time.perf_counter()
-        net, nodes = start_network(Path(tmp))
+        print(f"load average before starting: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        net, nodes = start_pair(Path(tmp))
         try:
-            print(f"5 daemons up and meshed in {time.perf_counter() - started:.1f} s (loopback)")
-            a, b = nodes[0], nodes[1]
+            a, b = nodes
             socket_rtt, store_rw = baselines(a)
             propagation = bench_propagation(a, b, args.entries)
             fetch = bench_fetch(a, b, args.fetches)
+            nodes = grow_to_five(net, nodes)
+            propagation5 = bench_propagation(a, b, args.entries // 2)
+            fetch5 = bench_fetch(a, b, args.fetches // 2)
             delivered, stored_s, bulk_s = bench_bulk(nodes, args.bulk)
             idle = bench_idle(nodes, args.idle)
             refused = sum(sum(n.refused().values()) for n in nodes)
@@ -192,20 +196,29 @@ def main() -> None:
     print("baseline (same run)")
     print(f"  control socket round trip (status)   median {ms(socket_rtt):7.2f} ms")
     print(f"  local DiskStore write + read          median {ms(store_rw):7.2f} ms")
-    print(f"propagation A -> local hit on B ({args.entries} entries, one at a time)")
+    print(f"propagation A -> local hit on B, 2 daemons ({args.entries} entries, one at a time)")
     print(
         f"  median {prop_median:7.2f} ms   p95 {prop_p95:7.2f} ms   "
         f"target median < {TARGET_PROPAGATION_MS:.0f} ms: {'ok' if prop_median < TARGET_PROPAGATION_MS else 'MISSED'}"
         f"   ({prop_median / ms(store_rw):.0f} x a local write+read)"
     )
-    print(f"fetch on miss, lookup_entry on B -> A ({args.fetches} lookups)")
+    print(f"fetch on miss, lookup_entry on B -> A, 2 daemons ({args.fetches} lookups)")
     print(
         f"  median {fetch_median:7.2f} ms   p95 {ms(p95(fetch)):7.2f} ms   "
         f"target median < {TARGET_FETCH_MS:.0f} ms: {'ok' if fetch_median < TARGET_FETCH_MS else 'MISSED'}"
         f"   ({fetch_median / ms(socket_rtt):.0f} x a control-socket round trip)"
     )
+    print("with 5 daemons on the same cores (every daemon handles every message)")
     print(
-        f"bulk: {args.bulk} entries stored on A in {stored_s:.2f} s, all delivered after {bulk_s:.2f} s"
+        f"  propagation median {ms(statistics.median(propagation5)):7.2f} ms   "
+        f"p95 {ms(p95(propagation5)):7.2f} ms ({len(propagation5)} entries)"
+    )
+    print(
+        f"  fetch on miss median {ms(statistics.median(fetch5)):7.2f} ms   "
+        f"p95 {ms(p95(fetch5)):7.2f} ms ({len(fetch5)} lookups)"
+    )
+    print(
+        f"bulk, 5 daemons: {args.bulk} entries stored on A in {stored_s:.2f} s, all delivered after {bulk_s:.2f} s"
     )
     for name, count in delivered.items():
         print(f"  {name}: {count}/{args.bulk} delivered")
