@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -137,9 +138,9 @@ class Hostile:
         # Replay: an older version of an entry the victim holds.
         held = make_entry("held")
         await trio.to_thread.run_sync(lambda: self.victim.store().write(held))
-        older = Entry(**{**held.__dict__, "stored_at": held.stored_at - 100, "body_cid": ""})
-        older.body = b'{"old": true}'
-        older.body_cid = cid_for_bytes(older.body)
+        older = replace(
+            held, stored_at=held.stored_at - 100, body=b'{"old": true}', body_cid="", data=None
+        )
         await self.publish(codec.encode_batch(RIGHT, self.topic, [item_for(older, RIGHT)]))
         self.results["held"] = held
 
@@ -215,12 +216,12 @@ class Hostile:
             await stream.write((200 * 1024 * 1024).to_bytes(4, "big") + b"x" * 1024)
         elif key == "poison-wrong-key":
             entry = make_entry("pw")
-            raw = Entry(**{**entry.__dict__, "key": key}).to_bytes()
+            raw = replace(entry, key=key).to_bytes()
             sealed = codec.seal_entry(WRONG, raw, key=key, cid=entry.body_cid)
             await stream.write(codec.frame(codec.encode_fetch_found(entry.body_cid, sealed)))
         else:
             entry = make_entry("pf")
-            entry = Entry(**{**entry.__dict__, "key": key})
+            entry = replace(entry, key=key)
             sealed = codec.seal_entry(RIGHT, tampered_body(entry), key=key, cid=entry.body_cid)
             await stream.write(codec.frame(codec.encode_fetch_found(entry.body_cid, sealed)))
         await stream.close()

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 
 import pytest
 from p2p_helpers import SECRET, Daemon, Network, make_entry, wait_until
-
-from ghcache.core.cid import cid_for_bytes
-from ghcache.core.entry import Entry
 
 pytestmark = pytest.mark.slow
 
@@ -74,9 +72,9 @@ def test_daemon_started_later_pulls_on_lookup(
 def test_lookup_of_an_expired_entry_fetches_a_fresher_copy(trio_of: tuple[Daemon, ...]) -> None:
     a, b, c = trio_of
     fresh = make_entry("refreshed")
-    stale = Entry(**{**fresh.__dict__, "stored_at": fresh.stored_at - 3600})
-    stale.body = b'{"old": true}'
-    stale.body_cid = cid_for_bytes(stale.body)
+    stale = replace(
+        fresh, stored_at=fresh.stored_at - 3600, body=b'{"old": true}', body_cid="", data=None
+    )
     b.store().write(stale)  # expired here (ttl 300) ...
     c.store().write(stale)  # ... and at c
     a.store().write(fresh)  # a refreshed it (not announced)

@@ -49,7 +49,8 @@ def verify_entry(
     try:
         entry = Entry.from_bytes(raw, trust_data=False)
     except CorruptEntry as exc:
-        reason = "cid_mismatch" if "CID" in str(exc) else "malformed"
+        # "body does not match its CID" / "... its length": a body that is not the stored one.
+        reason = "cid_mismatch" if "body does not match" in str(exc) else "malformed"
         raise Refused(reason, str(exc)) from None
     if entry.key != key:
         raise Refused("key_mismatch")

@@ -82,6 +82,32 @@ class DaemonClient:
         answer, _ = self.request({"op": "announce", "key": key}, timeout=timeout)
         return bool(answer.get("queued"))
 
+    def send_announce(self, key: str, *, timeout: float) -> None:
+        """Fire and forget: hand the request to the socket and leave.
+
+        The kernel keeps what was sent after we close, so the daemon still reads
+        it; the CLI does not wait for a busy daemon before it exits.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(max(0.001, deadline - time.monotonic()))
+                sock.connect(str(self.path))
+                sock.sendall(encode_message({"op": "announce", "key": key}))
+                return
+            except BlockingIOError:
+                # The daemon's accept backlog is full (a burst of stores): retry shortly.
+                if time.monotonic() >= deadline:
+                    raise DaemonUnavailable(f"ghcache daemon at {self.path} is busy") from None
+                time.sleep(0.002)
+            except OSError as exc:
+                raise DaemonUnavailable(
+                    f"ghcache daemon not reachable at {self.path}: {exc}"
+                ) from None
+            finally:
+                sock.close()
+
 
 def _receive_exactly(sock: socket.socket, size: int, deadline: float) -> bytes:
     chunks: list[bytes] = []

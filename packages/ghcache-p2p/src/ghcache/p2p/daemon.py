@@ -193,7 +193,7 @@ class Daemon:
             await sock.bind(str(path))
         finally:
             os.umask(previous)
-        sock.listen(128)
+        sock.listen(4096)  # bursts of fire-and-forget announcements from the CLI
         return trio.SocketListener(sock)
 
     async def _serve_control(self, stream: trio.SocketStream) -> None:

@@ -81,4 +81,4 @@ def _announce(key: str, cache_dir: Path) -> None:
     timeout = _peer_timeout()
     if timeout is None:
         return
-    DaemonClient(cache_dir).announce(key, timeout=timeout)
+    DaemonClient(cache_dir).send_announce(key, timeout=timeout)
