@@ -122,3 +122,36 @@ def test_prometheus_metrics_on_loopback(tmp_path: Path) -> None:
     assert 'ghcache_p2p_refused_total{reason="bad_envelope"} 0.0' in lines
     assert any(line.startswith("ghcache_p2p_announcements_sent_total ") for line in lines)
     assert any(line.startswith("ghcache_p2p_fetches_served_total ") for line in lines)
+
+
+def test_two_daemons_started_at_once_on_one_cache_dir(tmp_path: Path) -> None:
+    env = {**base_env(), "CACHE_DIR": str(tmp_path / "cache")}
+    (tmp_path / "cache").mkdir(mode=0o700)
+    command = [sys.executable, "-m", "ghcache.p2p.daemon"]
+    first = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        from p2p_helpers import wait_until
+
+        loser = wait_until(
+            lambda: next((p for p in (first, second) if p.poll() is not None), None),
+            30,
+            "one to quit",
+        )
+        winner = second if loser is first else first
+        assert loser.returncode == 1
+        assert "already running" in loser.stderr.read()  # type: ignore[union-attr]
+        status = wait_until(
+            lambda: (
+                (s := json.loads(p2p("daemon", "status", "--json", env=env).stdout))["running"]
+                and s
+            ),
+            30,
+            "the winner to answer",
+        )
+        assert status["pid"] == winner.pid
+    finally:
+        for process in (first, second):
+            if process.poll() is None:
+                process.terminate()
+                process.wait(10)

@@ -74,7 +74,7 @@ def stop(cache_dir: Path) -> int | None:
     """Stop the daemon (SIGTERM, then SIGKILL); the pid stopped, or None if none ran."""
     status = running_status(cache_dir)
     pid = status.get("pid") if status else read_pid(cache_dir)
-    if not isinstance(pid, int) or not _alive(pid):
+    if not isinstance(pid, int) or not _alive(pid) or not _is_daemon(pid):
         _remove_stale(cache_dir)
         return None
     os.kill(pid, signal.SIGTERM)
@@ -103,6 +103,15 @@ def _alive(pid: int) -> bool:
         if done == pid:
             return False
     return True
+
+
+def _is_daemon(pid: int) -> bool:
+    """Whether ``pid`` runs our daemon: a stale pid file may name a reused pid."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc (not Linux): trust the pid file
+    return b"ghcache" in command
 
 
 def _remove_stale(cache_dir: Path) -> None:

@@ -9,6 +9,7 @@ nursery.  Run it in the foreground with ``python -m ghcache.p2p.daemon`` (or
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import signal
@@ -40,6 +41,7 @@ from ghcache.p2p.client import DaemonClient, DaemonError, DaemonUnavailable
 from ghcache.p2p.counters import P2PCounters
 from ghcache.p2p.identity import load_key_pair
 from ghcache.p2p.ipc import (
+    LOCK_NAME,
     PEERS_NAME,
     PREFIX_SIZE,
     STATS_NAME,
@@ -778,12 +780,16 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    # One daemon per cache directory: the lock is held for the process's life.
+    lock_fd = os.open(cache_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        running = DaemonClient(cache_dir, timeout=1.0).status()
-    except (DaemonUnavailable, DaemonError):
-        running = None
-    if running is not None:
-        print(f"ghcache daemon: already running (pid {running.get('pid')})", file=sys.stderr)
+        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            pid = DaemonClient(cache_dir, timeout=1.0).status().get("pid")
+        except (DaemonUnavailable, DaemonError):
+            pid = "starting"
+        print(f"ghcache daemon: already running (pid {pid})", file=sys.stderr)
         return 1
     pid_file = pid_path(cache_dir)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 SOCKET_NAME = "daemon.sock"
 PID_NAME = "daemon.pid"
+LOCK_NAME = ".daemon.lock"
 LOG_NAME = "daemon.log"
 STATS_NAME = "p2p_stats.json"
 IDENTITY_NAME = "p2p_identity.key"
