@@ -20,8 +20,10 @@ def main(root: Path) -> None:
     net = Network(root)
     result: dict[str, object] = {}
     try:
-        a = net.start("a", CACHE_ENABLE_MDNS="true")
-        b = net.start("b", CACHE_ENABLE_MDNS="true")
+        # Listening on every interface (only loopback exists in this namespace).
+        a = net.start("a", CACHE_ENABLE_MDNS="true", CACHE_LISTEN_ADDR="0.0.0.0")
+        b = net.start("b", CACHE_ENABLE_MDNS="true", CACHE_LISTEN_ADDR="0.0.0.0")
+        result["addrs"] = a.status()["addrs"] + b.status()["addrs"]
         started = time.monotonic()
         a.wait_topic_peers(b, timeout=30)
         b.wait_topic_peers(a, timeout=30)
@@ -32,6 +34,9 @@ def main(root: Path) -> None:
         result["pushed"] = True
         # Only the smaller peer id dials: one connection each way, not two.
         result["connections"] = [len(a.status()["peers"]), len(b.status()["peers"])]
+        book = b.cache_dir / "p2p_peers.json"
+        wait_until(lambda: book.exists() and a.peer_id in book.read_text(), 10, "b remembers a")
+        result["remembered"] = book.read_text()
     except AssertionError as exc:
         result["error"] = str(exc)
     finally:

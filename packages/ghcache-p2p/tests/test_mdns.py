@@ -43,3 +43,7 @@ def test_two_daemons_find_each_other_by_mdns(tmp_path: Path) -> None:
     assert "error" not in result, result
     assert result["pushed"] is True
     assert result["connections"] == [1, 1]
+    # Listening on 0.0.0.0 advertises real addresses, never the wildcard.
+    assert result["addrs"] and not any("/0.0.0.0/" in a for a in result["addrs"])
+    assert "/ip4/127.0.0.1/tcp/" in result["remembered"]
+    assert "0.0.0.0" not in result["remembered"]

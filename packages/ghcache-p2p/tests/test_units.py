@@ -300,3 +300,16 @@ def test_plugin_module_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ}, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_wildcard_listen_address_is_advertised_as_real_ones() -> None:
+    from multiaddr import Multiaddr
+
+    from ghcache.p2p.node import advertised_addrs
+
+    wildcard = advertised_addrs([Multiaddr("/ip4/0.0.0.0/tcp/9100")])
+    texts = [str(a) for a in wildcard]
+    assert "/ip4/127.0.0.1/tcp/9100" in texts
+    assert not any("0.0.0.0" in t for t in texts)
+    concrete = [Multiaddr("/ip4/127.0.0.1/tcp/1")]
+    assert advertised_addrs(concrete) == concrete

@@ -46,6 +46,39 @@ def listen_multiaddr(address: str, port: int) -> Multiaddr:
     return Multiaddr(f"/{family}/{address}/tcp/{port}")
 
 
+def advertised_addrs(addrs: list[Multiaddr]) -> list[Multiaddr]:
+    """``addrs`` with a 0.0.0.0 listen address replaced by this machine's IPv4 addresses."""
+    advertised: list[Multiaddr] = []
+    for addr in addrs:
+        text = str(addr)
+        if text.startswith("/ip4/0.0.0.0/"):
+            rest = text[len("/ip4/0.0.0.0") :]
+            advertised.extend(Multiaddr(f"/ip4/{ip}{rest}") for ip in local_ipv4_addrs())
+        else:
+            advertised.append(addr)
+    return advertised
+
+
+def local_ipv4_addrs() -> list[str]:
+    """The IPv4 address of every interface that has one (Linux ioctl), loopback included."""
+    import fcntl
+    import socket
+    import struct
+
+    found: list[str] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        for _, name in socket.if_nameindex():
+            try:
+                request = struct.pack("256s", name.encode()[:15])
+                answer = fcntl.ioctl(probe.fileno(), 0x8915, request)  # SIOCGIFADDR
+            except OSError:
+                continue  # down or no IPv4 address
+            address = socket.inet_ntoa(answer[20:24])
+            if address not in found:
+                found.append(address)
+    return found or ["127.0.0.1"]
+
+
 def build_host(
     key_pair: Any,
     *,
@@ -63,6 +96,9 @@ def build_host(
         connection_config=ConnectionConfig(max_connections_per_peer=1, dial_timeout=DIAL_TIMEOUT),
         enable_mDNS=enable_mdns,
         listen_addrs=[listen],
+        # Listening on 0.0.0.0 must not advertise 0.0.0.0 (peers would remember,
+        # exchange and redial an address that means "yourself" on their side).
+        addrs_factory=advertised_addrs,
     )
     # libp2p's auto-connector dials every address in the peerstore (up to 200 at a
     # time, mDNS strangers included); the daemon dials its own peers with backoff.
