@@ -175,6 +175,9 @@ def canned(path: str, query: str, body: bytes) -> Canned:
         return Canned(body=CONTROLS, content_type="text/plain")
     if path == "/big":
         return Canned(body=json.dumps([{"n": n, "pad": "x" * 40} for n in range(20000)]).encode())
+    if path == "/loop":
+        link = '<http://api.github.localhost/loop?page=2>; rel="next"'
+        return Canned(body=b"[1]", headers=[("Link", link)])
     if path == "/notfound":
         return Canned(
             404, b'{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}'

@@ -361,3 +361,16 @@ def test_verbose_says_where_the_answer_came_from(stub: Any, env: dict[str, str])
     assert first.stderr.startswith("* Request: GET http://api.github.localhost/floats\n")
     assert "* Response: HTTP/1.1 200 from upstream, key bafkrei" in first.stderr
     assert "* Response: HTTP/1.1 200 from cache, key bafkrei" in second.stderr
+
+
+def test_pagination_that_does_not_advance_stops(stub: Any, env: dict[str, str]) -> None:
+    rest = invoke(["loop", "--paginate"], env)
+    assert rest.exit_code == 1
+    assert rest.stdout_bytes == b"[1][1]"
+    assert rest.stderr == (
+        "ghcache: pagination does not advance: http://api.github.localhost/loop?page=2 repeats\n"
+    )
+    # A GraphQL GET never carries the cursor in a body: every page names the same cursor.
+    graph = invoke(["graphql", "--paginate", "-X", "GET", "-f", "query=x"], env)
+    assert graph.exit_code == 1
+    assert graph.stderr == "ghcache: pagination does not advance: cursor C1 repeats\n"

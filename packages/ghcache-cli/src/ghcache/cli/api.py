@@ -459,6 +459,7 @@ def _request_loop(
     from ghcache.core.client import ApiError
 
     send_params = bool(params)
+    seen: set[str] = set()
     while True:
         url = _request_url(client, path, graphql)
         payload = body
@@ -500,14 +501,22 @@ def _request_loop(
         if graphql:
             if not cursor:
                 break
+            step = "cursor " + cursor
             params["endCursor"] = cursor
             send_params = True
         else:
             next_url = find_next_page(resp.headers)
             if next_url is None:
                 break
+            step = next_url
             path = next_url
             send_params = False  # the next-page URL already carries the query
+        # gh would loop for ever on a page that names itself as next (and with a cache
+        # such a loop makes no requests at all); ghcache stops with an error instead.
+        if step in seen:
+            printer.finish()
+            printer.fail(f"pagination does not advance: {step} repeats", resp.status, [])
+        seen.add(step)
         if opts.include:
             printer.out.write(b"\n")
     printer.finish()
