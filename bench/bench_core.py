@@ -10,11 +10,15 @@ For 2 KB and 200 KB JSON bodies it times, in a warm process:
 What each contender stores and returns:
 
 * ghcache ``GitHubAPICache``: the documented API.  ``put("gh_api", data, endpoint)``
-  computes the CIDv1 key of the request, writes one JSON file (exact body bytes,
-  body CID, headers, ``data``) atomically; ``get`` recomputes the key, reads and
-  verifies the body CID, checks freshness and adds to the persistent counters.
+  computes the CIDv1 key of the request, writes one JSON file (entry format 2:
+  a small header with body CID and length, then the exact JSON body as the last
+  member ``data``) atomically; ``get`` recomputes the key, parses the header,
+  slices and verifies the body, checks freshness and adds to the persistent counters.
 * ghcache ``DiskStore``: the same file write/read with a precomputed key and no
   counters (what the CLI hit path and the caching client pay per entry).
+* ghcache format 1 (before): the previous layout, rebuilt here as the baseline:
+  the body twice (decoded ``data`` and the exact ``body`` string), the whole file
+  parsed on every read, the ``body`` string encoded and CID-verified.
 * requests-cache ``SQLiteCache``: ``save_response`` of a ``requests.Response``
   (body bytes + headers, pickled ``CachedResponse`` row); ``get_response(key).json()``.
 * diskcache ``Cache``: ``set(key, data)`` / ``get(key)`` of the same Python object
@@ -77,7 +81,7 @@ def ghcache_api(directory: Path, data: Any) -> Contender:
     cache = GitHubAPICache(cache_dir=directory, default_ttl=3600, max_bytes=1 << 40)
     return Contender(
         "ghcache GitHubAPICache",
-        "JSON file per entry: exact body, body CID, headers, data; verified on read; counters",
+        "JSON file per entry: header, then the exact body as data; verified on read; counters",
         put=lambda i: cache.put("gh_api", data, f"repos/o/r/issues/{i}"),
         get=lambda i: cache.get("gh_api", f"repos/o/r/issues/{i}"),
         close=lambda: None,
@@ -114,6 +118,53 @@ def ghcache_store(directory: Path, data: Any) -> Contender:
         get,
         lambda: None,
         get_bytes,
+    )
+
+
+def ghcache_format_1(directory: Path, data: Any) -> Contender:
+    """The previous entry layout and reader, as they were, for a same-run baseline."""
+    from ghcache.core.cid import cid_for_bytes
+    from ghcache.core.keys import make_request
+
+    body = json.dumps(data, separators=(",", ":")).encode()
+    keys = [make_request("https://api.github.com/", "GET", f"r/{i}").key for i in range(KEYS)]
+    now = time.time()
+
+    def path(i: int) -> Path:
+        return directory / f"gh_api_{keys[i]}.json"
+
+    def put(i: int) -> None:
+        record = {
+            "format": 1,
+            "key": keys[i],
+            "stored_at": now,
+            "ttl": 3600,
+            "status": 200,
+            "headers": [["ETag", '"x"']],
+            "body_cid": cid_for_bytes(body),
+            "data": data,
+            "body": body.decode(),
+        }
+        raw = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+        tmp = path(i).with_suffix(".tmp")
+        tmp.write_bytes(raw)
+        os.replace(tmp, path(i))
+
+    def read(i: int) -> dict[str, Any]:
+        record: dict[str, Any] = json.loads(path(i).read_bytes())
+        exact = record["body"].encode()
+        if cid_for_bytes(exact) != record["body_cid"]:
+            raise ValueError("corrupt")
+        record["exact"] = exact
+        return record
+
+    return Contender(
+        "ghcache format 1 (before)",
+        "previous layout: data and body both stored, whole file parsed per read",
+        put,
+        lambda i: read(i)["data"],
+        lambda: None,
+        lambda i: read(i)["exact"],
     )
 
 
@@ -180,7 +231,13 @@ def diskcache_cache(directory: Path, data: Any) -> Contender:
     )
 
 
-CONTENDERS = (ghcache_api, ghcache_store, requests_cache_sqlite, diskcache_cache)
+CONTENDERS = (
+    ghcache_api,
+    ghcache_store,
+    ghcache_format_1,
+    requests_cache_sqlite,
+    diskcache_cache,
+)
 
 
 def ops_per_second(work: Callable[[int], Any], budget: float) -> float:
@@ -253,6 +310,8 @@ def report(results: dict[tuple[str, str, str], float]) -> None:
     print()
     print("ratios: ghcache / faster of requests-cache and diskcache (>= 1.0 means ghcache faster)")
     for ours in ("ghcache GitHubAPICache", "ghcache DiskStore"):
+        if ours not in names:
+            continue
         parts = []
         for label, op in columns:
             if (ours, label, op) not in results:
@@ -263,6 +322,15 @@ def report(results: dict[tuple[str, str, str], float]) -> None:
             )
             parts.append(f"{label} {op} {results[(ours, label, op)] / best:4.2f}")
         print(f"  {ours:<23} " + "  ".join(parts))
+    print()
+    print("entry layout: DiskStore (format 2) / format 1 (before) (>= 1.0 means format 2 faster)")
+    parts = []
+    for label, op in columns:
+        before = results.get(("ghcache format 1 (before)", label, op))
+        after = results.get(("ghcache DiskStore", label, op))
+        if before and after:
+            parts.append(f"{label} {op} {after / before:4.2f}")
+    print("  " + "  ".join(parts))
 
 
 def main() -> None:

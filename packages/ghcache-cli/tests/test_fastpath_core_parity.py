@@ -40,6 +40,7 @@ api_urls = st.sampled_from(["", "http://127.0.0.1:8080", "HTTP://LOCALHOST:99/ap
 def test_constants_match_core() -> None:
     assert fastpath.KEY_SCHEMA == keys.KEY_SCHEMA
     assert fastpath.ENTRY_FORMAT == entry.FORMAT_VERSION
+    assert fastpath.ENTRY_DATA_MARKER == entry.DATA_MARKER
     assert (fastpath.ENTRY_PREFIX, fastpath.ENTRY_SUFFIX) == (
         store.ENTRY_PREFIX,
         store.ENTRY_SUFFIX,
@@ -201,21 +202,38 @@ def test_read_entry_refuses_what_core_refuses_without_deleting(tmp_path: Path) -
     disk = DiskStore(tmp_path)
     disk.write(make_entry(key, b'{"a": 1}'))
     path = disk.path_for(key)
-    record = json.loads(path.read_bytes())
-    bad_records = [
-        {**record, "body": '{"a": 2}'},  # body no longer matches its CID
-        {**record, "format": 2},
-        {**record, "key": cid.cid_for_bytes(b"other")},
-        {**record, "ttl": -1},
-        {**record, "status": "x"},
-        {k: v for k, v in record.items() if k != "headers"},
-    ]
-    for bad in bad_records:
-        path.write_text(json.dumps(bad))
-        assert fastpath.read_entry(str(tmp_path), key) is None
+    raw = path.read_bytes()
+    assert raw.endswith(b',"data":{"a": 1}}')
+    legacy = {**json.loads(raw), "format": 1, "body": '{"a": 1}'}
+    bad_files = {
+        "body changed": raw.replace(b'{"a": 1}}', b'{"a": 2}}'),  # only the CID can tell
+        "format 3": raw.replace(b'"format":2', b'"format":3'),
+        "another key": raw.replace(key.encode(), cid.cid_for_bytes(b"other").encode()),
+        "ttl negative": raw.replace(b'"ttl":60.0', b'"ttl":-1'),
+        "status text": raw.replace(b'"status":200', b'"status":"x"'),
+        "no headers": raw.replace(b'"headers":', b'"hdrs":'),
+        "body_length wrong": raw.replace(b'"body_length":8', b'"body_length":9'),
+        "body_length a float": raw.replace(b'"body_length":8', b'"body_length":8.0'),
+        "trailing garbage": raw + b"x",
+        "trailing brace": raw + b"}",
+        "data not last": raw[:-1] + b',"x":1}',
+        "truncated": raw[:-1],
+        "deeply nested header": raw.replace(
+            b'"ttl"', b'"x":' + b"[" * 50_000 + b"]" * 50_000 + b',"ttl"'
+        ),
+        "deeply nested": b"[" * 100_000 + b"]" * 100_000,
+    }
+    for name, content in bad_files.items():
+        path.write_bytes(content)
+        assert fastpath.read_entry(str(tmp_path), key) is None, name
         assert path.exists(), "the fast path must leave removal to core"
-    path.write_bytes(b'{"format": 1, "key": "trunc')
+        if name != "another key":
+            with pytest.raises(entry.CorruptEntry):
+                Entry.from_bytes(content)
+    # Format 1 files are read by core; the fast path steps aside for them.
+    path.write_bytes(json.dumps(legacy, separators=(",", ":")).encode())
     assert fastpath.read_entry(str(tmp_path), key) is None
+    assert disk.read(key) is not None
     assert fastpath.read_entry(str(tmp_path / "missing"), key) is None
 
 
@@ -326,3 +344,42 @@ def test_stats_file_bytes_match_core(tmp_path: Path) -> None:
     stats.Stats(theirs).add(hits=1)
     assert (mine / "stats.json").read_bytes() == (theirs / "stats.json").read_bytes()
     assert stats.Stats(mine).read()["hits"] == 1
+
+
+def verbatim_and_text_bodies() -> st.SearchStrategy[bytes]:
+    json_bodies = json_values.map(lambda value: json.dumps(value, ensure_ascii=False).encode())
+    return json_bodies | st.binary(max_size=40) | st.text(max_size=20).map(str.encode)
+
+
+@settings(max_examples=300, deadline=None)
+@given(verbatim_and_text_bodies(), st.data())
+def test_parse_entry_agrees_with_core_on_damaged_files(body: bytes, data: st.DataObject) -> None:
+    key = cid.cid_for_bytes(b"request")
+    raw = make_entry(key, body, stored_at=1_700_000_000.5).to_bytes()  # same length each run
+    damage = data.draw(st.sampled_from(["none", "cut", "flip", "insert", "append"]))
+    where = data.draw(st.integers(0, len(raw) - 1))
+    if damage == "cut":
+        raw = raw[:where]
+    elif damage == "flip":
+        raw = raw[:where] + bytes([raw[where] ^ data.draw(st.integers(1, 255))]) + raw[where + 1 :]
+    elif damage == "insert":
+        raw = raw[:where] + data.draw(st.binary(min_size=1, max_size=3)) + raw[where:]
+    elif damage == "append":
+        raw += data.draw(st.binary(min_size=1, max_size=3))
+    got = fastpath.parse_entry(raw, key)
+    try:
+        expected: Entry | None = Entry.from_bytes(raw)
+    except entry.CorruptEntry:
+        expected = None
+    if damage == "none":
+        assert got is not None and expected is not None and got.body == body
+    if got is not None:  # the fast path may step aside, never accept what core refuses
+        assert expected is not None and expected.key == key
+        assert (got.status, got.reason, got.http_version, got.headers, got.body) == (
+            expected.status,
+            expected.reason,
+            expected.http_version,
+            expected.headers,
+            expected.body,
+        )
+        assert (got.stored_at, got.ttl) == (expected.stored_at, expected.ttl)

@@ -10,62 +10,105 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ghcache.core.cache import GitHubAPICache
+from ghcache.core.cid import cid_for_bytes
 from ghcache.core.entry import CorruptEntry, Entry
 from ghcache.core.store import DiskStore
 
 ENV = {"GITHUB_API_URL": "https://api.github.com/"}
 
 
-def valid_record(cache: GitHubAPICache, endpoint: str) -> dict[str, object]:
+MARKER = b',"data":'
+
+
+def valid_parts(cache: GitHubAPICache, endpoint: str) -> tuple[bytes, dict[str, Any], bytes]:
+    """A real entry file for ``endpoint``: (raw bytes, parsed header, verbatim body)."""
     key = cache.put("gh_api", {"endpoint": endpoint}, endpoint)
-    record = json.loads(cache.store.path_for(key).read_bytes())
+    raw = cache.store.path_for(key).read_bytes()
     cache.store.delete(key)
-    return record
+    split = raw.index(MARKER)
+    return raw, json.loads(raw[:split] + b"}"), raw[split + len(MARKER) : -1]
+
+
+def compose(header: dict[str, Any], data: bytes, *, ascii_only: bool = False) -> bytes:
+    """A file laid out as the writer lays it out, so each case breaks one thing only."""
+    head = json.dumps(header, ensure_ascii=ascii_only, separators=(",", ":")).encode()
+    return head[:-1] + MARKER + data + b"}"
 
 
 def bad_files(cache: GitHubAPICache, endpoint: str) -> dict[str, bytes]:
     """Every flavour of broken file, as it would sit under ``endpoint``'s real key."""
-    record = valid_record(cache, endpoint)
-    raw = json.dumps(record).encode()
+    raw, header, body = valid_parts(cache, endpoint)
+    assert compose(header, body) == raw
 
     def variant(**changes: object) -> bytes:
-        return json.dumps({**record, **changes}).encode()
+        return compose({**header, **changes}, body)
 
-    without_body = {k: v for k, v in record.items() if k != "body"}
-    other = valid_record(cache, endpoint + "/other")
+    def with_text_body(text: str, **changes: object) -> bytes:
+        return compose({**header, "body": text, **changes}, b"null", ascii_only=True)
+
+    without = {k: v for k, v in header.items() if k not in ("body_length", "body_cid")}
+    other_raw, other, _ = valid_parts(cache, endpoint + "/other")
+    legacy = {**header, "format": 1, "data": json.loads(body)}
+    del legacy["body_length"]
     return {
         "empty": b"",
         "one byte": raw[:1],
         "truncated half": raw[: len(raw) // 2],
+        "truncated in the body": raw[: raw.index(MARKER) + len(MARKER) + 3],
         "truncated last byte": raw[:-1],
         "binary": bytes(random.Random(7).randrange(256) for _ in range(512)),
         "nul bytes": b"\x00" * 300,
-        "invalid utf-8": raw.replace(b"endpoint", b"endp\xffint"),
+        "invalid utf-8 in body": raw.replace(b"endpoint", b"endp\xffint"),
+        "invalid utf-8 in header": raw.replace(b"shared", b"sh\xffred"),
         "json list": b"[]",
         "json null": b"null",
         "json string": b'"gh_api"',
         "empty object": b"{}",
         "deeply nested": b"[" * 100_000 + b"]" * 100_000,
+        "deeply nested header": compose({**header, "x": None}, body).replace(
+            b'"x":null', b'"x":' + b"[" * 100_000 + b"]" * 100_000
+        ),
         "huge integer": b"1" * 5000,
-        "format 2": variant(format=2),
-        "no body": json.dumps(without_body).encode(),
-        "bad base64": json.dumps({**without_body, "body_b64": "!!!"}).encode(),
+        "format 3": variant(format=3),
+        "format 1 without body": json.dumps(legacy, separators=(",", ":")).encode(),
+        "no body": compose(header, b""),
+        "bad base64": compose({**header, "body_b64": "!!!"}, b"null"),
         "body cid missing": variant(body_cid=None),
         "body cid wrong": variant(body_cid=other["body_cid"]),
-        "body changed": variant(body='{"endpoint": "forged"}'),
-        "lone surrogate body": variant(body="\udcff"),
+        "body changed, same length": compose(header, body.replace(b"repos", b"forge")),
+        "text body changed": with_text_body(body.decode() + " ", body_length=len(body) + 1),
+        "lone surrogate body": with_text_body("\udcff", body_length=3),
         "headers a string": variant(headers="Content-Type: x"),
         "headers triples": variant(headers=[["a", "b", "c"]]),
         "stored_at text": variant(stored_at="yesterday"),
         "ttl negative": variant(ttl=-1),
-        "ttl NaN": raw.replace(b'"ttl": 300', b'"ttl": NaN'),
+        "ttl NaN": variant(ttl=float("nan")),
         "status text": variant(status="OK"),
         "key a number": variant(key=5),
-        "another key's entry": json.dumps(other).encode(),
+        "another key's entry": other_raw,
+        # Format 2 specifics: the body is located by its length from the end.
+        "body_length wrong": variant(body_length=len(body) + 1),
+        "body_length missing": compose({**without, "body_cid": header["body_cid"]}, body),
+        "body_length text": variant(body_length=str(len(body))),
+        "body_length true": compose(
+            {**header, "body_cid": cid_for_bytes(b"1"), "body_length": True}, b"1"
+        ),
+        "trailing garbage": raw + b"garbage",
+        "trailing brace": raw + b"}",
+        "trailing newline": raw + b"\n",
+        "data not last": json.dumps(
+            {**without, "body_length": len(body), "data": json.loads(body), "body_cid": "x"},
+            separators=(",", ":"),
+        ).encode(),
+        "data marker renamed": raw.replace(MARKER, b',"dat":'),
+        "null data without a body field": compose(header, b"null"),
+        "body field and verbatim data": compose({**header, "body": body.decode()}, body),
+        "text body, then data not null": with_text_body(body.decode())[:-5] + body + b"}",
     }
 
 

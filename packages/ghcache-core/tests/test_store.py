@@ -111,11 +111,15 @@ def test_file_layout_and_inspection_fields(tmp_path: Path) -> None:
     path = tmp_path / f"gh_api_{entry.key}.json"
     assert store.path_for(entry.key) == path
     assert [p.name for p in store.paths()] == [path.name]
-    record = json.loads(path.read_bytes())
+    raw = path.read_bytes()
+    assert raw.startswith(b'{"format":2,')
+    assert raw.endswith(b',"data":' + BODIES["json"] + b"}")  # the body once, verbatim, last
+    record = json.loads(raw)
     assert record["stored_at"] == entry.stored_at
     assert record["ttl"] == 123
     assert record["data"] == json.loads(BODIES["json"])
-    assert record["body"] == BODIES["json"].decode()
+    assert "body" not in record and "body_b64" not in record
+    assert record["body_length"] == len(BODIES["json"])
     assert record["body_cid"] == cid_for_bytes(BODIES["json"])
     assert record["etag"] == '"abc"'
 
@@ -124,10 +128,12 @@ def test_non_utf8_body_is_stored_base64_with_null_data(tmp_path: Path) -> None:
     store = DiskStore(tmp_path)
     entry = make_entry("repos/o/latin", BODIES["latin-1"])
     store.write(entry)
-    record = json.loads(store.path_for(entry.key).read_bytes())
+    raw = store.path_for(entry.key).read_bytes()
+    record = json.loads(raw)
     assert "body" not in record
     assert base64.b64decode(record["body_b64"]) == BODIES["latin-1"]
-    assert record["data"] is None
+    assert record["data"] is None and raw.endswith(b',"data":null}')
+    assert record["body_length"] == len(BODIES["latin-1"])
 
 
 def test_permissions(tmp_path: Path) -> None:
@@ -208,9 +214,10 @@ def test_body_cid_mismatch_is_a_counted_miss_and_removed(tmp_path: Path) -> None
     entry = make_entry("repos/o/r", b'{"a":1}')
     store.write(entry)
     path = store.path_for(entry.key)
-    record = json.loads(path.read_bytes())
-    record["body"] = '{"a":2}'  # same shape, different bytes: only the CID can tell
-    path.write_text(json.dumps(record))
+    raw = path.read_bytes()
+    assert raw.endswith(b'"data":{"a":1}}')
+    # Same shape, same length, different bytes: only the CID can tell.
+    path.write_bytes(raw[: -len(b'{"a":1}}')] + b'{"a":2}}')
     assert store.read(entry.key) is None
     assert not path.exists()
     assert store.stats.read()["corrupt_dropped"] == 1
@@ -226,15 +233,17 @@ def test_entry_under_another_key_is_dropped(tmp_path: Path) -> None:
     assert store.stats.read()["corrupt_dropped"] == 1
 
 
-def test_from_bytes_rejects_untrusted_data_mismatch_only_when_asked(tmp_path: Path) -> None:
+def test_tampered_data_is_caught_whatever_trust_data_says() -> None:
     entry = make_entry("repos/o/r", b'{"a":1}')
-    record = json.loads(entry.to_bytes())
-    record["data"] = {"a": "forged"}
-    raw = json.dumps(record).encode()
-    assert Entry.from_bytes(raw, trust_data=False).data == {"a": 1}
-    record["format"] = 2
+    raw = entry.to_bytes()
+    forged = raw.replace(b'"data":{"a":1}', b'"data":{"a":9}')
+    assert forged != raw
+    for trust in (True, False):
+        assert Entry.from_bytes(raw, trust_data=trust).data == {"a": 1}
+        with pytest.raises(CorruptEntry, match="CID"):
+            Entry.from_bytes(forged, trust_data=trust)
     with pytest.raises(CorruptEntry, match="format"):
-        Entry.from_bytes(json.dumps(record).encode())
+        Entry.from_bytes(raw.replace(b'"format":2', b'"format":3'))
 
 
 def test_delete_clear_and_disk_usage(tmp_path: Path) -> None:

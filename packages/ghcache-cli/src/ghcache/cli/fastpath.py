@@ -42,7 +42,8 @@ except ImportError:  # pragma: no cover - Python 3.12+ renamed it
 
 # Mirrors of core constants; the parity tests compare them with core's.
 KEY_SCHEMA = "ghcache-key-v1"
-ENTRY_FORMAT = 1
+ENTRY_FORMAT = 2
+ENTRY_DATA_MARKER = b',"data":'  # core.entry.DATA_MARKER
 ENTRY_PREFIX = "gh_api_"
 ENTRY_SUFFIX = ".json"
 STATS_FILE = "stats.json"
@@ -605,7 +606,7 @@ def json_loads(raw: bytes) -> object:
     start = len(text) - len(text.lstrip(_WHITESPACE))
     try:
         value, end = _scan_once(text, start)
-    except StopIteration:
+    except (StopIteration, RecursionError):  # RecursionError: "[[[[..." nested too deep
         raise ValueError("not JSON") from None
     if text[end:].strip(_WHITESPACE):
         raise ValueError("extra data after JSON")
@@ -671,19 +672,38 @@ def read_entry(directory: str, key: str) -> StoredResponse | None:
 
 
 def parse_entry(raw: bytes, key: str) -> StoredResponse | None:
-    """``Entry.from_bytes`` checks (format, key, body CID, field types), or None."""
+    """``Entry.from_bytes`` checks (format, key, body length and CID, field types), or None.
+
+    Like core, only the header before ``"data":`` is parsed; a verbatim JSON
+    body is sliced off the end.  Format 1 files are left to core, which reads them.
+    """
     try:
-        record = json_loads(raw)
+        split = raw.find(ENTRY_DATA_MARKER)
+        if split < 0:
+            return None
+        record = json_loads(raw[:split] + b"}")
         if not isinstance(record, dict):
             return None
         if record.get("format") != ENTRY_FORMAT or record.get("key") != key:
             return None
+        value_start = split + len(ENTRY_DATA_MARKER)
         if "body" in record:
+            if raw[value_start:] != b"null}":
+                return None
             body = str(record["body"]).encode("utf-8")
-        else:
+        elif "body_b64" in record:
+            if raw[value_start:] != b"null}":
+                return None
             import base64
 
             body = base64.b64decode(record["body_b64"], validate=True)
+        else:
+            if raw[-1:] != b"}":
+                return None
+            body = raw[value_start:-1]
+        length = record["body_length"]
+        if type(length) is not int or length != len(body):
+            return None
         if cid_for_bytes(body) != record["body_cid"]:
             return None
         stored = StoredResponse(
@@ -697,7 +717,7 @@ def parse_entry(raw: bytes, key: str) -> StoredResponse | None:
         )
         for field in ("scope", "method", "url"):
             _text(record[field])
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
     if stored.stored_at != stored.stored_at or stored.ttl != stored.ttl or stored.ttl < 0:
         return None
