@@ -200,3 +200,24 @@ def test_rotated_daemon_still_hears_peers_on_the_previous_secret(
     a.put(entry)
     wait_until(lambda: rotated.has(entry.key), 10, "push over the previous secret's topic")
     rotated.stop()
+
+
+def test_a_dropped_bootstrap_peer_is_redialled(network: Network) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    hub = network.start("hub", CACHE_LISTEN_PORT=str(port))
+    spoke = network.start("spoke", bootstrap=[hub])
+    spoke.wait_topic_peers(hub)
+    hub.kill()
+    wait_until(lambda: not spoke.status()["peers"], 10, "spoke to notice the drop")
+    (hub.cache_dir / "p2p_peers.json").unlink(missing_ok=True)  # only the spoke may dial
+    hub.start()  # same port, same peer id
+    spoke.wait_topic_peers(hub, timeout=20)
+    entry = make_entry("after-redial")
+    hub.put(entry)
+    wait_until(lambda: spoke.has(entry.key), 10, "push after the redial")
+    spoke.stop()
+    hub.stop()
