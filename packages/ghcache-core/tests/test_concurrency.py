@@ -50,7 +50,7 @@ def worker(directory: str, worker_id: int, ops: int, max_bytes: int, results: An
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("ops", "max_bytes"),
-    [(OPS, 1 << 30), (300, 150_000)],  # the second one evicts while others read and write
+    [(OPS, 1 << 30), (300, 60_000)],  # the second one evicts while others read and write
     ids=["no-eviction", "evicting"],
 )
 def test_many_processes_mixed_get_put(tmp_path: Path, ops: int, max_bytes: int) -> None:

@@ -74,7 +74,7 @@ class RateLimitMemory:
     def _read(self) -> dict[str, float]:
         try:
             raw = json.loads(self.path.read_bytes())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return {}
         if not isinstance(raw, dict):
             return {}

@@ -113,7 +113,7 @@ def _parse(raw: bytes) -> dict[str, int]:
     counters = dict.fromkeys(COUNTERS, 0)
     try:
         stored = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return counters
     if isinstance(stored, dict):
         for name, value in stored.items():
