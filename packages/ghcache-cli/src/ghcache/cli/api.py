@@ -226,8 +226,8 @@ class FullWriter:
         view = memoryview(data)
         while view:
             written = self.stream.write(view)
-            if written is None:  # pragma: no cover - only non-blocking streams return None
-                continue
+            if not written:  # a stream that takes nothing will never take the rest
+                raise BrokenPipeError(errno.EPIPE, "output closed")
             view = view[written:]
         return len(data)
 
