@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ghcache.cli.api import api_command
 
@@ -374,3 +376,31 @@ def test_pagination_that_does_not_advance_stops(stub: Any, env: dict[str, str]) 
     graph = invoke(["graphql", "--paginate", "-X", "GET", "-f", "query=x"], env)
     assert graph.exit_code == 1
     assert graph.stderr == "ghcache: pagination does not advance: cursor C1 repeats\n"
+
+
+FUZZ_ENDPOINTS = ["floats", "pages", "graphql", "notfound", "text", "nocontent", "controls"]
+FUZZ_ENDPOINTS += ["/x?y=1", "repos/{owner}/{repo}", "http://api.github.localhost/floats", "loop"]
+FUZZ_FLAGS = [
+    ["-i"], ["--silent"], ["--paginate"], ["--slurp"], ["-q", ".a"], ["-q", ".[]"], ["-q", "x |"],
+    ["-t", "{{.a}}"], ["-t", "{{range .}}{{.n}}{{end}}"], ["-X", "POST"], ["-X", "GET"],
+    ["-f", "a=1"], ["-F", "b=true"], ["-F", "c[]=1"], ["-f", "query=query($endCursor:String){x}"],
+    ["--cache", "1m"], ["--ttl", "5"], ["--refresh"], ["--no-cache"], ["--offline"], ["--verbose"],
+    ["-H", "X-A: 1"], ["-p", "foo"], ["--input", "-"], ["-F", "d=@-"],
+]  # fmt: skip
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    endpoint=st.sampled_from(FUZZ_ENDPOINTS),
+    flags=st.lists(st.sampled_from(FUZZ_FLAGS), max_size=4, unique_by=lambda flag: flag[0]),
+)
+def test_no_flag_combination_ends_in_a_traceback(
+    stub: Any, env: dict[str, str], endpoint: str, flags: list[list[str]]
+) -> None:
+    args = [endpoint, *(part for flag in flags for part in flag)]
+    result = invoke(args, dict(env, GH_REPO="o/r"), stdin=b'{"x":1}')
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code in (0, 1, 2)
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
