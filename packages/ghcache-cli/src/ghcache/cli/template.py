@@ -136,8 +136,6 @@ def _action_end(text: str, pos: int) -> tuple[int, int, bool]:
             return i + 4, i, True
         if text.startswith("}}", i):
             return i + 2, i, False
-        if char == "\n" and not text[pos:i].lstrip().startswith("/*"):
-            pass
         i += 1
     raise TemplateError(f"template: :{_line(text, pos)}: unclosed action")
 
