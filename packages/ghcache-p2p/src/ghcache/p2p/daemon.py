@@ -576,6 +576,11 @@ class Daemon:
     async def _dial(self, target: DialTarget) -> None:
         try:
             info = PeerInfo(ID.from_base58(target.peer_id), [Multiaddr(a) for a in target.addrs])
+            # The swarm refuses to dial a peer for 60 s after all its addresses
+            # failed once; our own backoff decides when to try again.
+            unblock = getattr(self.host.get_network(), "unblock_peer", None)
+            if unblock is not None:
+                unblock(info.peer_id)
             with trio.fail_after(DIAL_EVERY + 5.0):
                 await self.host.connect(info)
             log.info("connected to %s (%s)", target.peer_id, target.source)
