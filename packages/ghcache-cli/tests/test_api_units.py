@@ -27,10 +27,11 @@ from ghcache.cli.fields import (
     graphql_payload,
     parse_fields,
 )
+from ghcache.cli.gotext import go_float_v, truncate_text
 from ghcache.cli.jqfilter import JqError, JqFilter, format_result, go_float
 from ghcache.cli.paginate import add_per_page, find_end_cursor, find_next_page, slurp
 from ghcache.cli.placeholders import PlaceholderError, Resolver, parse_repo_name, repo_from_url
-from ghcache.cli.template import Template, TemplateError, go_float_v, truncate_text
+from ghcache.cli.template import Template, TemplateError
 
 # --------------------------------------------------------------------------- durations
 

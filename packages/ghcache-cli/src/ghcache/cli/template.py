@@ -19,30 +19,32 @@ for large ones), null is ``<nil>``, a missing key ``<no value>``, objects
 from __future__ import annotations
 
 import json
-import math
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import IO, Any
 
-from ghcache.cli.jqfilter import TOO_DEEP, JqError, decode_go_json, format_scalar
+from ghcache.cli.gotext import (
+    MISSING,
+    FuncError,
+    TablePrinter,
+    ansi_color,
+    go_sprint_value,
+    go_sprintf,
+    go_time_format,
+    go_type,
+    parse_rfc3339,
+    scalar_text,
+    time_ago,
+    truncate_text,
+)
+from ghcache.cli.jqfilter import TOO_DEEP, JqError, decode_go_json
 
 
 class TemplateError(ValueError):
     """A template that does not parse or fails while running (gh-like message)."""
 
-
-class _Missing:
-    """A key absent from an object: prints as ``<no value>``."""
-
-    def __repr__(self) -> str:
-        return "<no value>"
-
-
-MISSING = _Missing()
 
 # --------------------------------------------------------------------------- lexing
 
@@ -394,414 +396,12 @@ def _literal(kind: str, text: str) -> Any:
     return float(clean)
 
 
-# --------------------------------------------------------------------------- printing values
-
-
-def go_float_v(number: float) -> str:
-    """``fmt.Sprint(float64)``: %g with the shortest digits, exponent from 1e+06."""
-    if math.isnan(number):
-        return "NaN"
-    if math.isinf(number):
-        return "+Inf" if number > 0 else "-Inf"
-    if number == 0:
-        return "-0" if math.copysign(1.0, number) < 0 else "0"
-    sign, digits, exponent = Decimal(repr(number)).as_tuple()
-    text = "".join(map(str, digits)).rstrip("0") or "0"
-    point = len(digits) + int(exponent)  # digits before the decimal point
-    exp = point - 1
-    prefix = "-" if sign else ""
-    if exp < -4 or exp >= 6:  # Go's %v uses %e from 1e+06 on
-        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
-        return f"{prefix}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-    if point <= 0:
-        return f"{prefix}0.{'0' * -point}{text}"
-    if point >= len(text):
-        return prefix + text + "0" * (point - len(text))
-    return f"{prefix}{text[:point]}.{text[point:]}"
-
-
-def go_sprint_value(value: Any) -> str:
-    """How Go's fmt prints a decoded JSON value with %v."""
-    if value is MISSING:
-        return "<no value>"
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return go_float_v(value)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "[" + " ".join(_nested(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "map[" + " ".join(f"{key}:{_nested(value[key])}" for key in sorted(value)) + "]"
-    return str(value)
-
-
-def _nested(value: Any) -> str:
-    return "<nil>" if value is None or value is MISSING else go_sprint_value(value)
-
-
-def go_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float64"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "[]interface {}"
-    if isinstance(value, dict):
-        return "map[string]interface {}"
-    return "<nil>"
-
-
-_VERB = re.compile(r"%([-+# 0]*)(\d+|\*)?(?:\.(\d+|\*)?)?([a-zA-Z%])")
-
-
-def go_sprintf(fmt: str, args: list[Any]) -> str:
-    """``fmt.Sprintf`` for the verbs templates use (v s d f e g q t x %)."""
-    out: list[str] = []
-    index = 0
-    position = 0
-    for match in _VERB.finditer(fmt):
-        out.append(fmt[position : match.start()])
-        position = match.end()
-        flags, width, precision, verb = match.groups()
-        if verb == "%":
-            out.append("%")
-            continue
-        if index >= len(args):
-            out.append(f"%!{verb}(MISSING)")
-            continue
-        value = args[index]
-        index += 1
-        out.append(_format_one(value, flags or "", width, precision, verb))
-    out.append(fmt[position:])
-    if index < len(args):
-        extra = ", ".join(f"{go_type(arg)}={go_sprint_value(arg)}" for arg in args[index:])
-        out.append(f"%!(EXTRA {extra})")
-    return "".join(out)
-
-
-def _format_one(value: Any, flags: str, width: str | None, precision: str | None, verb: str) -> str:
-    spec_flags = flags.replace("#", "")
-    align = "<" if "-" in spec_flags else ""
-    sign = "+" if "+" in spec_flags else ""
-    zero = "0" if "0" in spec_flags and not align else ""
-    size = width if width and width != "*" else ""
-    prec = f".{precision}" if precision is not None and precision != "*" else ""
-    bad = f"%!{verb}({go_type(value)}={go_sprint_value(value)})"
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if verb == "v":
-        text = go_sprint_value(value)
-    elif verb == "T":
-        text = go_type(value)
-    elif verb == "s":
-        if not isinstance(value, str):
-            return bad if value is not None else "%!s(<nil>)"
-        text = value[: int(precision)] if precision and precision != "*" else value
-    elif verb == "q":
-        if not isinstance(value, str):
-            return bad
-        text = json.dumps(value, ensure_ascii=False)
-    elif verb == "t":
-        if not isinstance(value, bool):
-            return bad
-        text = "true" if value else "false"
-    elif verb in "dxXob":
-        if not isinstance(value, int) or isinstance(value, bool):
-            if verb in "xX" and isinstance(value, str):
-                text = value.encode("utf-8").hex()
-                return text.upper() if verb == "X" else text
-            return bad
-        return format(value, f"{align}{sign}{zero}{size}{verb if verb != 'd' else 'd'}")
-    elif verb in "feEgG":
-        if not number:
-            return bad
-        py = {"f": "f", "e": "e", "E": "E", "g": "g", "G": "G"}[verb]
-        if verb in "gG" and not prec:
-            text = go_float_v(float(value))
-        else:
-            text = format(float(value), f"{sign}{prec or ('.6' if verb in 'feE' else '')}{py}")
-    else:
-        return bad
-    if size:
-        text = format(text, f"{align or '>'}{size}") if not zero else text.rjust(int(size), "0")
-    return text
-
-
-# --------------------------------------------------------------------------- gh functions
-
-_ANSI_COLORS = {
-    "black": 0,
-    "red": 1,
-    "green": 2,
-    "yellow": 3,
-    "blue": 4,
-    "magenta": 5,
-    "cyan": 6,
-    "white": 7,
-    "default": 9,
-}
-
-
-def ansi_color(text: str, style: str) -> str:
-    """mgutz/ansi ``Color(text, style)``: "red", "green+b", "white:blue", "208"."""
-    if not style or style == "off":
-        return text
-    if style == "reset":
-        return "\x1b[0m" + text + "\x1b[0m"
-    fg_part, _, bg_part = style.partition(":")
-    fg_key, _, fg_style = fg_part.partition("+")
-    bg_key, _, bg_style = bg_part.partition("+")
-    codes = ["0"]
-    base = 30
-    for flag, code in (("b", "1"), ("B", "5"), ("u", "4"), ("i", "7"), ("s", "9")):
-        if flag in fg_style:
-            codes.append(code)
-    if "h" in fg_style:
-        base = 90
-    if fg_key.isdigit():
-        codes.append(f"38;5;{int(fg_key)}")
-    else:
-        codes.append(str(base + _ANSI_COLORS.get(fg_key, 0)))
-    if bg_key:
-        bg_base = 100 if "h" in bg_style else 40
-        if bg_key.isdigit():
-            codes.append(f"48;5;{int(bg_key)}")
-        else:
-            codes.append(str(bg_base + _ANSI_COLORS.get(bg_key, 0)))
-    return "\x1b[" + ";".join(codes) + "m" + text + "\x1b[0m"
-
-
-def scalar_text(value: Any, what: str = "") -> str:
-    """gh's ``jsonScalarToString`` (error for arrays and objects)."""
-    if value is MISSING:
-        value = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    text = format_scalar(value)
-    if text is None:
-        raise _FuncError(f"cannot convert type to string: {go_sprint_value(value)}")
-    return text
-
-
-def display_width(text: str) -> int:
-    width = 0
-    for char in text:
-        if unicodedata.combining(char):
-            continue
-        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
-    return width
-
-
-def truncate_text(max_width: int, text: str) -> str:
-    """go-gh ``text.Truncate``: cut to ``max_width`` columns, "..." when there is room."""
-    if display_width(text) <= max_width:
-        return text
-    tail = "..." if max_width >= 5 else ""
-    limit = max_width - len(tail)
-    kept: list[str] = []
-    used = 0
-    for char in text:
-        char_width = display_width(char)
-        if used + char_width > limit:
-            break
-        kept.append(char)
-        used += char_width
-    result = "".join(kept) + tail
-    if display_width(result) < max_width:
-        result += " "
-    return result
-
-
-_GO_LAYOUT = re.compile(
-    r"January|Jan|Monday|Mon|MST|2006|Z07:00|Z0700|Z07|-07:00|-0700|-07|"
-    r"\.0+|\.9+|01|02|03|04|05|06|15|_2|PM|pm|1|2|3|4|5"
-)
-
-
-def go_time_format(moment: datetime, layout: str) -> str:
-    """Go's ``time.Format`` for the usual layout elements."""
-
-    def element(match: re.Match[str]) -> str:
-        token = match.group(0)
-        hour12 = moment.hour % 12 or 12
-        offset = moment.utcoffset()
-        minutes = int(offset.total_seconds() // 60) if offset is not None else 0
-        sign = "-" if minutes < 0 else "+"
-        hh, mm = divmod(abs(minutes), 60)
-        simple = {
-            "January": moment.strftime("%B"),
-            "Jan": moment.strftime("%b"),
-            "Monday": moment.strftime("%A"),
-            "Mon": moment.strftime("%a"),
-            "MST": moment.tzname() or "UTC" if minutes else "UTC",
-            "2006": f"{moment.year:04d}",
-            "06": f"{moment.year % 100:02d}",
-            "01": f"{moment.month:02d}",
-            "1": str(moment.month),
-            "02": f"{moment.day:02d}",
-            "2": str(moment.day),
-            "_2": f"{moment.day:2d}",
-            "15": f"{moment.hour:02d}",
-            "03": f"{hour12:02d}",
-            "3": str(hour12),
-            "04": f"{moment.minute:02d}",
-            "4": str(moment.minute),
-            "05": f"{moment.second:02d}",
-            "5": str(moment.second),
-            "PM": "PM" if moment.hour >= 12 else "AM",
-            "pm": "pm" if moment.hour >= 12 else "am",
-            "-0700": f"{sign}{hh:02d}{mm:02d}",
-            "-07:00": f"{sign}{hh:02d}:{mm:02d}",
-            "-07": f"{sign}{hh:02d}",
-        }
-        if token in simple:
-            return simple[token]
-        if token.startswith("Z"):
-            if minutes == 0:
-                return "Z"
-            return {"Z07:00": f"{sign}{hh:02d}:{mm:02d}", "Z0700": f"{sign}{hh:02d}{mm:02d}"}.get(
-                token, f"{sign}{hh:02d}"
-            )
-        if token.startswith((".0", ".9")):
-            digits = f"{moment.microsecond:06d}{'0' * 3}"[: len(token) - 1]
-            return (
-                "." + digits
-                if token[1] == "0"
-                else ("." + digits.rstrip("0") if digits.rstrip("0") else "")
-            )
-        return token
-
-    return _GO_LAYOUT.sub(element, layout)
-
-
-def parse_rfc3339(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise _FuncError(
-            f'parsing time "{text}" as "2006-01-02T15:04:05Z07:00": cannot parse "{text}"'
-        ) from None
-
-
-def time_ago(seconds: float) -> str:
-    def plural(count: int, word: str) -> str:
-        return f"{count} {word}" + ("" if count == 1 else "s")
-
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return plural(int(seconds // 60), "minute") + " ago"
-    hours = seconds / 3600
-    if seconds < 24 * 3600:
-        return plural(int(hours), "hour") + " ago"
-    if seconds < 30 * 24 * 3600:
-        return plural(int(hours) // 24, "day") + " ago"
-    if seconds < 365 * 24 * 3600:
-        return plural(int(hours) // 24 // 30, "month") + " ago"
-    return plural(int(hours / 24 / 365), "year") + " ago"
-
-
-class _FuncError(Exception):
-    pass
-
-
 class _Break(Exception):
     pass
 
 
 class _Continue(Exception):
     pass
-
-
-# --------------------------------------------------------------------------- table printer
-
-
-@dataclass
-class TablePrinter:
-    """go-gh's terminal table printer (gh always builds it in terminal mode)."""
-
-    width: int
-    rows: list[list[str]] = field(default_factory=list)
-
-    def add_row(self, cells: list[str]) -> None:
-        self.rows.append(cells)
-
-    def render(self) -> str:
-        columns = max((len(row) for row in self.rows), default=0)
-        if columns == 0:
-            self.rows = []
-            return ""
-        widths = self._column_widths(columns, 2)
-        lines = []
-        for row in self.rows:
-            cells = []
-            for column, cell in enumerate(row):
-                limit = widths[column] if column < len(widths) else display_width(cell)
-                text = _truncate_multiline(limit, cell)
-                if column < columns - 1:
-                    text = text + " " * max(0, limit - display_width(text))
-                cells.append(text)
-            lines.append("  ".join(cells) + "\n")
-        self.rows = []
-        return "".join(lines)
-
-    def _column_widths(self, columns: int, delim: int) -> list[int]:
-        maxes = [0] * columns
-        for row in self.rows:
-            for column, cell in enumerate(row[:columns]):
-                maxes[column] = max(maxes[column], display_width(cell))
-        widths = [0] * columns
-        widths[0] = maxes[0]
-        first = self.rows[0]
-        if len(first) == columns and first[-1].startswith("https://"):
-            widths[columns - 1] = maxes[columns - 1]
-
-        def available() -> int:
-            return self.width - delim * (columns - 1) - sum(widths)
-
-        def flexible() -> int:
-            return sum(1 for width in widths if width == 0)
-
-        room = available()
-        if room > 0 and flexible() > 0:
-            per_column = room // flexible()
-            for column in range(columns):
-                if maxes[column] < per_column:
-                    widths[column] = maxes[column]
-        if flexible() > 0:
-            per_column = available() // flexible()
-            for column in range(columns):
-                if widths[column] == 0:
-                    if maxes[column] < per_column:
-                        widths[column] = maxes[column]
-                    elif per_column > 0:
-                        widths[column] = per_column
-        room = available()
-        if room > 0:
-            for column in range(columns):
-                add = min(room, maxes[column] - widths[column])
-                widths[column] += add
-                room -= add
-                if room <= 0:
-                    break
-        return widths
-
-
-def _truncate_multiline(width: int, text: str) -> str:
-    for index, char in enumerate(text):
-        if char in "\r\n":
-            text = text[:index] + "..."
-            break
-    return truncate_text(width, text)
 
 
 # --------------------------------------------------------------------------- execution
@@ -994,7 +594,7 @@ class Template:
                 args.append(final)
             try:
                 result = self._call(first.name, args)
-            except _FuncError as exc:
+            except FuncError as exc:
                 raise self._fail(
                     first.pos, command.text, f"error calling {first.name}: {exc}"
                 ) from None
@@ -1029,7 +629,7 @@ class Template:
         if arg.kind == "ident":
             try:
                 return self._call(arg.name, [])
-            except _FuncError as exc:
+            except FuncError as exc:
                 raise self._fail(arg.pos, arg.text, f"error calling {arg.name}: {exc}") from None
         raise self._fail(arg.pos, arg.text, "unsupported operand")
 
@@ -1076,8 +676,8 @@ class Template:
         if isinstance(value, list | dict):
             return len(value)
         if value is None or value is MISSING:
-            raise _FuncError("len of nil pointer")
-        raise _FuncError(f"len of type {go_type(value)}")
+            raise FuncError("len of nil pointer")
+        raise FuncError(f"len of type {go_type(value)}")
 
     def _fn_index(self, args: list[Any]) -> Any:
         _need(args, 1, "index")
@@ -1085,18 +685,18 @@ class Template:
         for key in args[1:]:
             if isinstance(value, dict):
                 if not isinstance(key, str):
-                    raise _FuncError(f"value has type {go_type(key)}; should be string")
+                    raise FuncError(f"value has type {go_type(key)}; should be string")
                 value = value.get(key, MISSING)
             elif isinstance(value, list | str):
                 if not isinstance(key, int) or isinstance(key, bool):
-                    raise _FuncError(f"cannot index slice/array with type {go_type(key)}")
+                    raise FuncError(f"cannot index slice/array with type {go_type(key)}")
                 if not 0 <= key < len(value):
-                    raise _FuncError(f"index out of range: {key}")
+                    raise FuncError(f"index out of range: {key}")
                 value = value[key] if isinstance(value, list) else value.encode("utf-8")[key]
             elif value is None or value is MISSING:
-                raise _FuncError("index of untyped nil")
+                raise FuncError("index of untyped nil")
             else:
-                raise _FuncError(f"can't index item of type {go_type(value)}")
+                raise FuncError(f"can't index item of type {go_type(value)}")
         return value
 
     def _fn_print(self, args: list[Any]) -> Any:
@@ -1113,7 +713,7 @@ class Template:
     def _fn_printf(self, args: list[Any]) -> Any:
         _need(args, 1, "printf")
         if not isinstance(args[0], str):
-            raise _FuncError(f"wrong type for value; expected string; got {go_type(args[0])}")
+            raise FuncError(f"wrong type for value; expected string; got {go_type(args[0])}")
         return go_sprintf(args[0], args[1:])
 
     def _fn_eq(self, args: list[Any]) -> Any:
@@ -1158,7 +758,7 @@ class Template:
         _exactly(args, 2, "color")
         text = scalar_text(args[1])
         if not isinstance(args[0], str):
-            raise _FuncError("color name must be a string")
+            raise FuncError("color name must be a string")
         return ansi_color(text, args[0]) if self.color else text
 
     _fn_autocolor = _fn_color
@@ -1167,7 +767,7 @@ class Template:
         _exactly(args, 2, "join")
         separator, items = args
         if not isinstance(items, list):
-            raise _FuncError(
+            raise FuncError(
                 f"wrong type for value; expected []interface {{}}; got {go_type(items)}"
             )
         return str(separator).join(scalar_text(item) for item in items)
@@ -1176,23 +776,21 @@ class Template:
         _exactly(args, 2, "pluck")
         name, items = args
         if not isinstance(items, list):
-            raise _FuncError(
+            raise FuncError(
                 f"wrong type for value; expected []interface {{}}; got {go_type(items)}"
             )
         plucked = []
         for item in items:
             if not isinstance(item, dict):
-                raise _FuncError(
-                    f"interface conversion: interface {{}} is {go_type(item)}, not map"
-                )
+                raise FuncError(f"interface conversion: interface {{}} is {go_type(item)}, not map")
             plucked.append(item.get(name))
         return plucked
 
     def _fn_tablerow(self, args: list[Any]) -> Any:
         try:
             cells = [scalar_text(value) for value in args]
-        except _FuncError as exc:
-            raise _FuncError(f"failed to write table row: {exc}") from None
+        except FuncError as exc:
+            raise FuncError(f"failed to write table row: {exc}") from None
         self.table.add_row(cells)
         return ""
 
@@ -1205,13 +803,13 @@ class Template:
         _exactly(args, 2, "timefmt")
         layout, value = args
         if not isinstance(value, str):
-            raise _FuncError(f"wrong type for value; expected string; got {go_type(value)}")
+            raise FuncError(f"wrong type for value; expected string; got {go_type(value)}")
         return go_time_format(parse_rfc3339(value), str(layout))
 
     def _fn_timeago(self, args: list[Any]) -> Any:
         _exactly(args, 1, "timeago")
         if not isinstance(args[0], str):
-            raise _FuncError(f"wrong type for value; expected string; got {go_type(args[0])}")
+            raise FuncError(f"wrong type for value; expected string; got {go_type(args[0])}")
         moment = parse_rfc3339(args[0])
         return time_ago((self.now() - moment).total_seconds())
 
@@ -1219,11 +817,11 @@ class Template:
         _exactly(args, 2, "truncate")
         width, value = args
         if not isinstance(width, int) or isinstance(width, bool):
-            raise _FuncError(f"wrong type for value; expected int; got {go_type(width)}")
+            raise FuncError(f"wrong type for value; expected int; got {go_type(width)}")
         if value is None or value is MISSING:
             return ""
         if not isinstance(value, str):
-            raise _FuncError(f"invalid value; expected string, got {go_type(value)}")
+            raise FuncError(f"invalid value; expected string, got {go_type(value)}")
         return truncate_text(width, value)
 
     def _fn_hyperlink(self, args: list[Any]) -> Any:
@@ -1237,12 +835,12 @@ _NO_FINAL = object()
 
 def _need(args: list[Any], count: int, name: str) -> None:
     if len(args) < count:
-        raise _FuncError(f"wrong number of args for {name}: want at least {count} got {len(args)}")
+        raise FuncError(f"wrong number of args for {name}: want at least {count} got {len(args)}")
 
 
 def _exactly(args: list[Any], count: int, name: str) -> None:
     if len(args) != count:
-        raise _FuncError(f"wrong number of args for {name}: want {count} got {len(args)}")
+        raise FuncError(f"wrong number of args for {name}: want {count} got {len(args)}")
 
 
 def _comparable(value: Any) -> Any:
@@ -1251,7 +849,7 @@ def _comparable(value: Any) -> Any:
     if value is MISSING:
         return None
     if isinstance(value, list | dict):
-        raise _FuncError("incompatible types for comparison")
+        raise FuncError("incompatible types for comparison")
     return value
 
 
@@ -1259,7 +857,7 @@ def _ordered(args: list[Any], name: str, compare: Callable[[Any, Any], bool]) ->
     _exactly(args, 2, name)
     left, right = _comparable(args[0]), _comparable(args[1])
     if isinstance(left, bool) or isinstance(right, bool) or type(left) is not type(right):
-        raise _FuncError("incompatible types for comparison")
+        raise FuncError("incompatible types for comparison")
     if left is None:
-        raise _FuncError("invalid type for comparison")
+        raise FuncError("invalid type for comparison")
     return compare(left, right)
