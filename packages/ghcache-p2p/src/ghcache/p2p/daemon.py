@@ -23,9 +23,7 @@ from typing import Any
 import trio
 from libp2p.abc import IHost, INetStream
 from libp2p.custom_types import TProtocol
-from libp2p.discovery.events.peerDiscovery import peerDiscovery
 from libp2p.peer.id import ID
-from libp2p.peer.peerinfo import PeerInfo
 from libp2p.pubsub.gossipsub import GossipSub
 from libp2p.pubsub.pubsub import Pubsub
 from libp2p.tools.anyio_service import background_trio_service
@@ -39,6 +37,7 @@ from ghcache.p2p import codec
 from ghcache.p2p.accept import Refused, check_envelope_time, is_duplicate, verify_entry
 from ghcache.p2p.client import DaemonClient, DaemonError, DaemonUnavailable
 from ghcache.p2p.counters import P2PCounters
+from ghcache.p2p.discovery import Discovery
 from ghcache.p2p.identity import load_key_pair
 from ghcache.p2p.ipc import (
     LOCK_NAME,
@@ -60,16 +59,13 @@ from ghcache.p2p.node import (
     listen_multiaddr,
     read_frame,
 )
-from ghcache.p2p.peers import DialTarget, PeerBook, split_p2p_addr
+from ghcache.p2p.peers import PeerBook, split_p2p_addr
 from ghcache.p2p.ratelimit import PeerRateLimiter
 from ghcache.p2p.settings import P2PSettings
 
 log = logging.getLogger("ghcache.p2p")
 
 FETCH_PROTOCOL = TProtocol(codec.FETCH_PROTOCOL)
-PEERS_PROTOCOL = TProtocol(codec.PEERS_PROTOCOL)
-EXCHANGE_EVERY = 30.0
-MAX_TARGETS = 512
 MAX_PENDING_FETCHES = 2000
 ANNOUNCE_QUEUE = 100_000
 MAX_BATCH_ITEMS = 500
@@ -79,7 +75,6 @@ ENVELOPE_SLACK = 4096
 FETCH_CONCURRENCY = 8
 FETCH_TIMEOUT = 5.0
 MAX_LOOKUP_TIMEOUT = 10.0
-DIAL_EVERY = 0.25
 REMEMBER_EVERY = 1.0
 
 
@@ -96,11 +91,15 @@ class Daemon:
         network_ids = tuple(getter) if getter else (keyring.network_id,)
         self.topics = [codec.topic_for(n) for n in network_ids]
         self.counters = P2PCounters.load(self.cache_dir / STATS_NAME)
-        self.book = PeerBook.load(self.cache_dir / PEERS_NAME)
         burst = settings.peer_rate * 2
         self.gossip_limiter = PeerRateLimiter(settings.peer_rate, burst)
         self.fetch_limiter = PeerRateLimiter(settings.peer_rate, burst)
-        self.targets: dict[str, DialTarget] = {}
+        self.discovery = Discovery(
+            keyring=keyring,
+            book=PeerBook.load(self.cache_dir / PEERS_NAME),
+            limiter=self.fetch_limiter,
+            refuse=self._refuse,
+        )
         self.started_at = time.time()
         self._announce_send, self._announce_receive = trio.open_memory_channel[codec.Announcement](
             ANNOUNCE_QUEUE
@@ -113,8 +112,6 @@ class Daemon:
         self.gossipsub: GossipSub
         self.nursery: trio.Nursery
         self.peer_id = ""
-        self._exchanged: dict[str, float] = {}  # peer id -> when we last asked for its peers
-        self._exchange_seen: set[str] = set()  # topic peers at the last exchange round
         self._pending_fetches = 0
         self.failure: str | None = None  # why run() gave up, for the exit message
         self.metrics_port: int | None = None
@@ -124,9 +121,10 @@ class Daemon:
     async def run(self, *, on_ready: Callable[[], None] | None = None) -> None:
         for text in self.settings.core.bootstrap_peers:
             addr, peer_id = split_p2p_addr(text)
-            self._add_target(peer_id, [addr], "bootstrap")
-        for peer_id in self.book.peers:
-            self._add_target(peer_id, self.book.addrs(peer_id), "remembered")
+            self.discovery.add_target(peer_id, [addr], "bootstrap")
+        book = self.discovery.book
+        for peer_id in book.peers:
+            self.discovery.add_target(peer_id, book.addrs(peer_id), "remembered")
         core = self.settings.core
         listen = listen_multiaddr(core.listen_addr, core.listen_port)
         self.host = build_host(
@@ -136,18 +134,18 @@ class Daemon:
             on_stream_error=self._stream_failed,
         )
         self.peer_id = self.host.get_id().to_base58()
-        self.targets.pop(self.peer_id, None)
+        self.discovery.attach(self.host, self._topic_peers)
         max_message = max(2 * self.settings.max_announce_bytes, 4 * 1024 * 1024)
         self.pubsub, self.gossipsub = build_pubsub(self.host, max_message_bytes=max_message)
         try:
             await self._serve(listen, on_ready)
         finally:
             self.counters.save()
-            self.book.save()
+            self.discovery.book.save()
 
     async def _serve(self, listen: Multiaddr, on_ready: Callable[[], None] | None) -> None:
         if self.settings.core.enable_mdns:
-            self._watch_mdns()  # before the host starts announcing and listening
+            self.discovery.watch_mdns()  # before the host starts announcing and listening
         async with (
             self.host.run([listen]),
             background_trio_service(self.pubsub),
@@ -159,14 +157,14 @@ class Daemon:
             await self.pubsub.wait_until_ready()
             subscriptions = [(t, await self.pubsub.subscribe(t)) for t in self.topics]
             self.host.set_stream_handler(FETCH_PROTOCOL, self._serve_fetch)
-            self.host.set_stream_handler(PEERS_PROTOCOL, self._serve_peers)
             async with trio.open_nursery() as nursery:
                 self.nursery = nursery
                 listener = await self._open_control_socket()
                 for topic, subscription in subscriptions:
                     nursery.start_soon(self._read_gossip, topic, subscription)
                 nursery.start_soon(self._announcer)
-                nursery.start_soon(self._dial_loop)
+                self.discovery.nursery = nursery
+                nursery.start_soon(self.discovery.dial_loop)
                 nursery.start_soon(self._housekeeping)
                 await nursery.start(trio.serve_listeners, self._serve_control, [listener])
                 log.info("peer id %s listening on %s", self.peer_id, self._addrs())
@@ -258,7 +256,7 @@ class Daemon:
             "peers": [
                 {
                     "peer_id": peer.to_base58(),
-                    "addrs": self._peer_addrs(peer),
+                    "addrs": self.discovery.peer_addrs(peer),
                     "topic": peer.to_base58() in topic_peers,
                 }
                 for peer in connected
@@ -538,71 +536,6 @@ class Daemon:
         finally:
             self._pending_fetches -= 1
 
-    # -- discovery and dialing ------------------------------------------------------------
-
-    def _add_target(self, peer_id: str, addrs: list[str], source: str) -> None:
-        if peer_id == self.peer_id or not addrs:
-            return
-        target = self.targets.get(peer_id)
-        if target is None:
-            if len(self.targets) >= MAX_TARGETS:
-                return
-            self.targets[peer_id] = DialTarget(peer_id, list(addrs), source)
-            return
-        if source == "bootstrap" or target.source != "bootstrap":
-            target.source = source
-        target.addrs = sorted(set(target.addrs) | set(addrs))[-8:]
-
-    def _should_dial(self, target: DialTarget) -> bool:
-        # Two daemons that find each other by mDNS hear of each other at the same
-        # moment and would connect twice: only the one with the smaller peer id
-        # dials.  Everyone else is dialled by whoever learns of them first (peers
-        # told of by a common peer learn at different times; the other side of a
-        # remembered or bootstrap peer may only know our old address).
-        return target.source != "mdns" or self.peer_id < target.peer_id
-
-    async def _dial_loop(self) -> None:
-        while True:
-            connected = {p.to_base58() for p in self.host.get_connected_peers()}
-            now = trio.current_time()
-            for target in list(self.targets.values()):
-                if target.peer_id in connected:
-                    target.succeeded()
-                elif target.due(now) and self._should_dial(target):
-                    target.dialing = True
-                    self.nursery.start_soon(self._dial, target)
-            await trio.sleep(DIAL_EVERY)
-
-    async def _dial(self, target: DialTarget) -> None:
-        try:
-            info = PeerInfo(ID.from_base58(target.peer_id), [Multiaddr(a) for a in target.addrs])
-            # The swarm refuses to dial a peer for 60 s after all its addresses
-            # failed once; our own backoff decides when to try again.
-            unblock = getattr(self.host.get_network(), "unblock_peer", None)
-            if unblock is not None:
-                unblock(info.peer_id)
-            with trio.fail_after(DIAL_EVERY + 5.0):
-                await self.host.connect(info)
-            log.info("connected to %s (%s)", target.peer_id, target.source)
-            target.succeeded()
-        except trio.Cancelled:
-            raise
-        except Exception as exc:
-            log.debug("dial %s failed: %r", target.peer_id, exc)
-            target.failed(trio.current_time())
-        finally:
-            target.dialing = False
-
-    def _watch_mdns(self) -> None:
-        token = trio.lowlevel.current_trio_token()
-
-        def discovered(info: PeerInfo) -> None:  # called on zeroconf's thread
-            addrs = [str(a) for a in info.addrs]
-            with contextlib.suppress(trio.RunFinishedError):
-                token.run_sync_soon(self._add_target, str(info.peer_id), addrs, "mdns")
-
-        peerDiscovery.register_peer_discovered_handler(discovered)
-
     async def _housekeeping(self) -> None:
         last_remember = 0.0
         while True:
@@ -611,108 +544,8 @@ class Daemon:
                 self.counters.save()
             if trio.current_time() - last_remember >= REMEMBER_EVERY:
                 last_remember = trio.current_time()
-                self._remember_peers()
-            self._start_exchanges()
-
-    # -- peer exchange -------------------------------------------------------------------
-
-    def _start_exchanges(self) -> None:
-        now = trio.current_time()
-        topic_peers = self._topic_peers()
-        if topic_peers - self._exchange_seen:
-            # Someone joined: everyone we know may want to know them, ask all again.
-            self._exchanged.clear()
-        self._exchange_seen = topic_peers
-        for peer in self.host.get_connected_peers():
-            peer_id = peer.to_base58()
-            if peer_id not in topic_peers:
-                continue
-            if now - self._exchanged.get(peer_id, -EXCHANGE_EVERY) >= EXCHANGE_EVERY:
-                self._exchanged[peer_id] = now
-                self.nursery.start_soon(self._exchange_peers, peer)
-
-    async def _exchange_peers(self, peer: ID) -> None:
-        try:
-            with trio.fail_after(FETCH_TIMEOUT):
-                stream = await self.host.new_stream(peer, [PEERS_PROTOCOL])
-                try:
-                    await stream.write(codec.frame(codec.encode_peers_request(self.keyring)))
-                    payload = await read_frame(stream, limit=64 * 1024)
-                finally:
-                    with contextlib.suppress(Exception):
-                        await stream.close()
-            try:
-                peers = codec.decode_peers_response(self.keyring, payload)
-            except OpenError:
-                raise Refused("bad_envelope") from None
-        except Refused as refused:
-            self._refuse(refused, peer)
-            return
-        except codec.MalformedMessage as exc:
-            self._refuse(Refused("malformed", str(exc)), peer)
-            return
-        except trio.Cancelled:
-            raise
-        except Exception as exc:
-            log.debug("peer exchange with %s failed: %r", peer, exc)
-            # Try again in a couple of seconds rather than at the next full round.
-            self._exchanged[peer.to_base58()] = trio.current_time() - EXCHANGE_EVERY + 2.0
-            return
-        connected = {p.to_base58() for p in self.host.get_connected_peers()}
-        for peer_id, addrs in peers:
-            if peer_id not in connected:
-                self._add_target(peer_id, addrs, "exchange")
-
-    async def _serve_peers(self, stream: INetStream) -> None:
-        peer = stream.muxed_conn.peer_id
-        try:
-            if not self.fetch_limiter.allow(str(peer)):
-                raise Refused("rate_limited")
-            with trio.fail_after(FETCH_TIMEOUT):
-                payload = await read_frame(stream, limit=4096)
-                try:
-                    codec.check_peers_request(self.keyring, payload)
-                except OpenError:
-                    raise Refused("bad_envelope") from None
-                topic_peers = self._topic_peers()
-                known = [
-                    (p.to_base58(), [a for a in self._peer_addrs(p) if "/tcp/" in a])
-                    for p in self.host.get_connected_peers()
-                    if p != peer and p.to_base58() in topic_peers
-                ]
-                reply = codec.encode_peers_response(self.keyring, [k for k in known if k[1]])
-                await stream.write(codec.frame(reply))
-                await stream.close()
-                return
-        except Refused as refused:
-            self._refuse(refused, peer)
-        except FrameTooLarge as exc:
-            self._refuse(Refused("oversize", str(exc)), peer)
-        except Exception as exc:
-            log.debug("serving peers to %s failed: %r", peer, exc)
-        with contextlib.suppress(Exception):
-            await stream.reset()
-
-    def _peer_addrs(self, peer: ID) -> list[str]:
-        try:
-            return [str(a) for a in self.host.get_peerstore().addrs(peer)]
-        except Exception:  # PeerStoreError: identify has not told us yet
-            return []
-
-    def _remember_peers(self) -> None:
-        changed = False
-        now = time.time()
-        topic_peers = self._topic_peers()
-        for peer in self.host.get_connected_peers():
-            peer_id = peer.to_base58()
-            if peer_id not in topic_peers:
-                continue  # only ghcache peers of our team are worth redialing
-            addrs = [a for a in self._peer_addrs(peer) if "/tcp/" in a]
-            if self.book.remember(peer_id, addrs, now):
-                changed = True
-                self._add_target(peer_id, addrs, "remembered")
-        if changed:
-            self.book.save()
+                self.discovery.remember_peers()
+            self.discovery.start_exchanges()
 
 
 async def _receive_exactly(stream: trio.SocketStream, buffer: bytearray, size: int) -> bytes | None:
