@@ -266,3 +266,12 @@ def _fingerprint(token: str) -> str:
     from ghcache.core.scope import identity_fingerprint
 
     return identity_fingerprint(token)
+
+
+def test_token_goes_only_to_the_api_host(hub: FakeHub, tmp_path: Path) -> None:
+    client = make_client(hub, tmp_path)
+    with FakeHub() as elsewhere:
+        answer = client.request("GET", elsewhere.url + "user")
+        assert answer.status == 401  # no credentials were sent to the other host
+        assert [record.login for record in elsewhere.requests] == [None]
+    assert json.loads(client.request("GET", hub.url + "user").body)["login"] == "alice"

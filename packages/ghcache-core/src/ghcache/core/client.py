@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from ghcache.core.cid import cid_for_bytes
 from ghcache.core.config import Settings
@@ -121,6 +122,14 @@ class CachingClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def is_api_url(self, url: str) -> bool:
+        """Whether ``url`` is on this client's API host: only there does the token go (as gh)."""
+        origin = urlsplit(url)
+        return any(
+            (origin.scheme, origin.netloc.lower()) == (api.scheme, api.netloc.lower())
+            for api in (urlsplit(self.host.rest_url), urlsplit(self.host.graphql_url))
+        )
+
     def cache_request(
         self,
         method: str,
@@ -219,7 +228,9 @@ class CachingClient:
         if decision.action is Action.REVALIDATE and entry is not None:
             sent_headers += conditional_headers(entry)
         try:
-            raw = self._upstream.send(method, url, sent_headers, body)
+            raw = self._upstream.send(
+                method, url, sent_headers, body, authorize=self.is_api_url(url)
+            )
         except UpstreamError as exc:
             self.stats.add(upstream_requests=1)
             return self._stale_or_raise(entry, now, options, str(exc))
@@ -290,7 +301,7 @@ class CachingClient:
         self, method: str, url: str, headers: list[tuple[str, str]], body: bytes | None
     ) -> ApiResponse:
         try:
-            raw = self._upstream.send(method, url, headers, body)
+            raw = self._upstream.send(method, url, headers, body, authorize=self.is_api_url(url))
         except UpstreamError as exc:
             raise UpstreamUnavailable(str(exc)) from None
         self.stats.add(upstream_requests=1)

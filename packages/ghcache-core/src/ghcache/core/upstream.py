@@ -51,15 +51,22 @@ class Upstream:
         )
 
     def send(
-        self, method: str, url: str, headers: list[tuple[str, str]], body: bytes | None
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: bytes | None,
+        *,
+        authorize: bool = True,
     ) -> RawResponse:
+        """One request; the token is attached only when ``authorize`` (the URL is the API's)."""
         names = {name.lower() for name, _ in headers}
         final = list(headers)
         if "accept" not in names:
             final.append(("Accept", DEFAULT_ACCEPT))
         if "user-agent" not in names:
             final.append(("User-Agent", USER_AGENT))
-        if self._token and "authorization" not in names:
+        if authorize and self._token and "authorization" not in names:
             final.append(("Authorization", f"token {self._token}"))
         if body is not None and "content-type" not in names:
             final.append(("Content-Type", "application/json; charset=utf-8"))
