@@ -632,7 +632,9 @@ def main(argv: list[str] | None = None) -> int:
     pid_file = pid_path(cache_dir)
 
     def ready() -> None:
-        pid_file.write_text(f"{os.getpid()}\n")
+        fd = os.open(pid_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{os.getpid()}\n")
 
     daemon = Daemon(settings, keyring)
     try:

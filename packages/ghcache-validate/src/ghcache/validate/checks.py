@@ -37,7 +37,6 @@ DEPENDENCIES = (
     ("multiaddr", "multiaddr"),
 )
 # Files in the cache dir that hold nothing private (the daemon's process id).
-PUBLIC_FILES = frozenset({"daemon.pid"})
 UPSTREAM_TIMEOUT = 5.0
 PEER_ROUND_TRIP_TIMEOUT = 8.0
 PROBE_URL = "https://ghcache.invalid/validate-probe"
@@ -114,11 +113,7 @@ def check_cache_dir(ctx: Context, details: dict[str, Any]) -> str:
     mode = stat.S_IMODE(directory.stat().st_mode)
     if mode & 0o077:
         raise CheckFailed(f"{directory} has mode {mode:04o}; other users can read it (want 0700)")
-    loose = [
-        p
-        for p in directory.iterdir()
-        if p.is_file() and p.name not in PUBLIC_FILES and p.stat().st_mode & 0o077
-    ]
+    loose = [p for p in directory.iterdir() if p.is_file() and p.stat().st_mode & 0o077]
     if loose:
         first = loose[0]
         raise CheckFailed(
