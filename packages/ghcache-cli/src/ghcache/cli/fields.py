@@ -16,6 +16,8 @@ from collections.abc import Callable
 from typing import IO, Any
 from urllib.parse import quote_plus
 
+from ghcache.cli.gotext import go_type
+
 Params = dict[str, Any]
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -36,21 +38,6 @@ class FieldValueError(FieldError):
 def go_quote(text: str) -> str:
     """Go's ``%q`` for the strings that show up in messages."""
     return json.dumps(text, ensure_ascii=False)
-
-
-def go_type_name(value: Any) -> str:
-    """Go's ``%T`` for the value types a field can hold."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dict):
-        return "map[string]interface {}"
-    if isinstance(value, list):
-        return "[]interface {}"
-    return "<nil>"
 
 
 def read_user_file(name: str, stdin: IO[bytes] | None) -> bytes:
@@ -167,7 +154,7 @@ def _add_field(
             existing = dest[subkey]
             if not isinstance(existing, list):
                 raise FieldError(
-                    f"expected array type under {go_quote(subkey)}, got {go_type_name(existing)}"
+                    f"expected array type under {go_quote(subkey)}, got {go_type(existing)}"
                 )
             existing.append(value)
         else:
@@ -184,7 +171,7 @@ def _sub_map(params: Params, key: str) -> Params:
         return created
     if isinstance(existing, dict):
         return existing
-    raise FieldError(f"expected map type under {go_quote(key)}, got {go_type_name(existing)}")
+    raise FieldError(f"expected map type under {go_quote(key)}, got {go_type(existing)}")
 
 
 def _slice_map(params: Params, prev_key: str, new_key: str) -> Params:
@@ -195,9 +182,7 @@ def _slice_map(params: Params, prev_key: str, new_key: str) -> Params:
         params[prev_key] = [created]
         return created
     if not isinstance(existing, list):
-        raise FieldError(
-            f"expected array type under {go_quote(prev_key)}, got {go_type_name(existing)}"
-        )
+        raise FieldError(f"expected array type under {go_quote(prev_key)}, got {go_type(existing)}")
     if existing:
         last = existing[-1]
         if isinstance(last, dict) and (new_key not in last or isinstance(last[new_key], list)):
