@@ -94,11 +94,6 @@ class RateLimitMemory:
         records[who] = until
         self._write(records)
 
-    def forget(self, who: str) -> None:
-        records = self._read()
-        if records.pop(who, None) is not None:
-            self._write(records)
-
     def _write(self, records: dict[str, float]) -> None:
         tmp = self.path.with_name(f".{RATELIMIT_FILE}.{os.getpid()}.tmp")
         with contextlib.suppress(OSError):
