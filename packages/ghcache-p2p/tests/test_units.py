@@ -210,6 +210,20 @@ def test_identity_seed_is_created_once_with_mode_0600(tmp_path: Path) -> None:
         load_or_create_seed(tmp_path)
 
 
+def test_peer_book_never_remembers_wildcard_addresses(tmp_path: Path) -> None:
+    book = PeerBook(tmp_path / "peers.json")
+    wildcard = ["/ip4/0.0.0.0/tcp/1", "/ip6/::/tcp/1"]
+    assert not book.remember("12D3KooW", wildcard, time.time())
+    assert book.remember("12D3KooA", [*wildcard, "/ip4/127.0.0.1/tcp/1"], time.time())
+    assert book.addrs("12D3KooA") == ["/ip4/127.0.0.1/tcp/1"]
+    (tmp_path / "peers.json").write_text(
+        json.dumps(
+            {"12D3KooB": {"addrs": [*wildcard, "/ip4/127.0.0.2/tcp/3"], "last_seen": time.time()}}
+        )
+    )
+    assert PeerBook.load(tmp_path / "peers.json").addrs("12D3KooB") == ["/ip4/127.0.0.2/tcp/3"]
+
+
 def test_peer_book_remembers_and_forgets(tmp_path: Path) -> None:
     book = PeerBook(tmp_path / "peers.json")
     assert book.remember("12D3KooA", ["/ip4/127.0.0.1/tcp/1"], time.time())

@@ -16,6 +16,7 @@ from pathlib import Path
 
 MAX_REMEMBERED = 256
 MAX_ADDRS = 8
+_UNSPECIFIED = ("/ip4/0.0.0.0/", "/ip6/::/")
 FORGET_AFTER = 7 * 24 * 3600.0
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 60.0
@@ -83,7 +84,7 @@ class PeerBook:
                     and isinstance(seen, int | float)
                     and now - seen < FORGET_AFTER
                 ):
-                    book.peers[peer_id] = {"addrs": addrs[:MAX_ADDRS], "last_seen": seen}
+                    book.remember(peer_id, addrs, seen)
         return book
 
     def addrs(self, peer_id: str) -> list[str]:
@@ -92,7 +93,9 @@ class PeerBook:
 
     def remember(self, peer_id: str, addrs: list[str], now: float) -> bool:
         """Record ``peer_id``; True when the addresses changed (worth saving)."""
-        addrs = sorted(set(addrs))[:MAX_ADDRS]
+        # A wildcard (0.0.0.0, ::) is where a peer listened, not where it can be
+        # reached; mDNS and identify can still hand one over.
+        addrs = sorted({a for a in addrs if not a.startswith(_UNSPECIFIED)})[:MAX_ADDRS]
         if not addrs:
             return False
         previous = self.peers.get(peer_id)
