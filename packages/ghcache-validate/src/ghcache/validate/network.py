@@ -174,15 +174,25 @@ class Peer:
         self, *args: str, env: Mapping[str, str] | None = None, timeout: float = COMMAND_TIMEOUT
     ) -> subprocess.CompletedProcess[str]:
         """Run the real ``ghcache`` console script with this peer's environment."""
-        return subprocess.run(
-            [*ghcache_command(), *args],
+        command = [*ghcache_command(), *args]
+        process = subprocess.Popen(
+            command,
             env={**self.env, **(env or {})},
             stdin=subprocess.DEVNULL,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            check=False,
         )
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except BaseException:
+            # subprocess.run() stops waiting 0.25 s into a KeyboardInterrupt (our
+            # SIGTERM): reap the child fully, so nothing of it still writes into
+            # the work directory while the cleanup removes it.
+            process.kill()
+            process.wait()
+            raise
+        return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
     def stats(self) -> dict[str, int]:
         from ghcache.core.stats import Stats
