@@ -152,7 +152,7 @@ def main() -> None:
     parser.add_argument("--no-hyperfine", action="store_true", help="use the built-in loop")
     args = parser.parse_args()
 
-    from ghcache.validate.fakehub import FakeHub
+    from ghcache.fakehub import FakeHub
 
     gh = shutil.which("gh")
     if gh is None:

@@ -1,6 +1,6 @@
 """Shared fixtures for the ghcache CLI tests: real cache directories, real
 processes (the installed console scripts) and, where a server is needed, the
-simulated GitHub from ghcache-validate."""
+simulated GitHub from ghcache-fakehub."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ghcache.core.entry import Entry
 from ghcache.core.hosts import resolve_host
 from ghcache.core.scope import build_request
 from ghcache.core.store import DiskStore
+from ghcache.fakehub import FakeHub
 
 BIN = Path(sys.executable).parent
 # Variables of the developer's shell that would change what ghcache does.
@@ -138,19 +139,9 @@ def store_response(
     return entry
 
 
-def load_fakehub() -> Any:
-    """``ghcache.validate.fakehub.FakeHub``, or a skip while that package is incomplete."""
-    try:
-        from ghcache.validate.fakehub import FakeHub
-    except ImportError as exc:
-        pytest.skip(f"the simulated GitHub is not available: {exc}")
-    return FakeHub
-
-
 @pytest.fixture
-def hub() -> Iterator[Any]:
-    fakehub = load_fakehub()
-    with fakehub() as server:
+def hub() -> Iterator[FakeHub]:
+    with FakeHub() as server:
         yield server
 
 

@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 
+from ghcache.fakehub import FakeHub
+
 _spec = importlib.util.spec_from_file_location(
     "ghcache_api_helpers", Path(__file__).with_name("apihelpers.py")
 )
@@ -34,17 +36,10 @@ helpers = importlib.util.module_from_spec(_spec)
 sys.modules.setdefault("ghcache_api_helpers", helpers)
 _spec.loader.exec_module(helpers)
 
-FakeHub: Any
-try:
-    from ghcache.validate.fakehub import FakeHub
-except ImportError:  # pragma: no cover - ghcache-validate is part of the dev install
-    FakeHub = None
-
 pytestmark = [
     pytest.mark.needs_gh,
     pytest.mark.slow,
     pytest.mark.skipif(helpers.GH is None, reason="the reference client gh is not installed"),
-    pytest.mark.skipif(FakeHub is None, reason="ghcache-validate (fakehub) is not installed"),
 ]
 
 ISSUES = "repos/octo/hello/issues"

@@ -73,10 +73,8 @@ CASES += [
 
 @pytest.fixture(scope="module")
 def shared_hub() -> Iterator[Any]:
-    try:
-        from ghcache.validate.fakehub import FakeHub
-    except ImportError as exc:  # pragma: no cover - ghcache-validate is a test dependency
-        pytest.skip(f"the simulated GitHub is not available: {exc}")
+    from ghcache.fakehub import FakeHub
+
     with FakeHub() as hub:
         yield hub
 

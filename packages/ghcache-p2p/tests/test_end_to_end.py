@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from p2p_helpers import Daemon, Network, wait_until
 
+from ghcache import fakehub
+
 pytestmark = pytest.mark.slow
 
-fakehub = pytest.importorskip("ghcache.validate.fakehub", reason="ghcache-validate's fakehub")
 GHCACHE = shutil.which("ghcache") or str(Path(sys.executable).parent / "ghcache")
 
 

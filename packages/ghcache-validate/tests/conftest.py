@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ghcache.validate.fakehub import FakeHub
+from ghcache.fakehub import FakeHub
 
 
 @pytest.fixture

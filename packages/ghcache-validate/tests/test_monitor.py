@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ghcache.validate.fakehub import FakeHub
+from ghcache.fakehub import FakeHub
 from ghcache.validate.monitor import plain_text, snapshot
 from ghcache.validate.network import LocalNetwork, Peer, short_temp_dir
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ghcache.validate.fakehub import FakeHub
+from ghcache.fakehub import FakeHub
 from ghcache.validate.network import LocalNetwork, Peer, clean_env, short_temp_dir, wait_for
 from ghcache.validate.report import CheckResult, Report, github_annotations
 from ghcache.validate.verify import run_installed

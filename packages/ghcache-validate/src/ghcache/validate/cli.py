@@ -160,7 +160,7 @@ def monitor(interval: float, once: bool, as_json: bool) -> None:
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def fakehub(args: tuple[str, ...]) -> None:
     """Run the simulated GitHub API in the foreground (--port N; --help for more)."""
-    from ghcache.validate.fakehub import main as fakehub_main
+    from ghcache.fakehub import main as fakehub_main
 
     sys.exit(fakehub_main(list(args)))
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ghcache.fakehub import FakeHub
 from ghcache.validate.checks import Context, check_dependencies
-from ghcache.validate.fakehub import FakeHub
 from ghcache.validate.network import LocalNetwork, NetworkError, Peer, wait_for
 from ghcache.validate.report import CheckFailed, CheckResult, CheckSkipped, Report
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ghcache.validate.fakehub import FakeHub
+from ghcache.fakehub import FakeHub
 
 DAEMON_START_TIMEOUT = 30.0
 COMMAND_TIMEOUT = 60.0

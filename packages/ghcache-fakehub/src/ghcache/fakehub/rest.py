@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from ghcache.validate.fakehub import schema
-from ghcache.validate.fakehub.data import Issue, Repo, User, World
-from ghcache.validate.fakehub.schema import Bases
+from ghcache.fakehub import schema
+from ghcache.fakehub.data import Issue, Repo, User, World
+from ghcache.fakehub.schema import Bases
 
 DOCS = "https://docs.github.com/rest"
 MAX_PER_PAGE = 100

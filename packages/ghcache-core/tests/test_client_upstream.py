@@ -16,7 +16,7 @@ from ghcache.core.client import CachingClient, UpstreamUnavailable
 from ghcache.core.config import Settings
 from ghcache.core.hosts import resolve_host
 from ghcache.core.upstream import Upstream
-from ghcache.validate.fakehub import FakeHub
+from ghcache.fakehub import FakeHub
 
 ALICE, BOB = "ghp_alice", "ghp_bob"
 

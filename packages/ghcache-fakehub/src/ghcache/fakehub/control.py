@@ -1,5 +1,5 @@
 """Steering a hub from another process: the /_fakehub/... HTTP endpoints, a small client for
-them, and FakeHubProcess (a hub started as `python -m ghcache.validate.fakehub`).
+them, and FakeHubProcess (a hub started as `python -m ghcache.fakehub`).
 
 Endpoints (JSON in, JSON out; not logged, not rate limited, no auth):
   GET    /_fakehub/health   {"ok": true, "tokens": {token: login}}
@@ -28,10 +28,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
-from ghcache.validate.fakehub.faults import FaultError
+from ghcache.fakehub.faults import FaultError
 
 if TYPE_CHECKING:
-    from ghcache.validate.fakehub.state import HubState
+    from ghcache.fakehub.state import HubState
 
 JSON = dict[str, Any]
 
@@ -181,7 +181,7 @@ class FakeHubProcess:
     @classmethod
     def start(cls, port: int = 0, *, timeout: float = 15.0) -> FakeHubProcess:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ghcache.validate.fakehub", "--port", str(port)],
+            [sys.executable, "-m", "ghcache.fakehub", "--port", str(port)],
             stdout=subprocess.PIPE,
             text=True,
         )

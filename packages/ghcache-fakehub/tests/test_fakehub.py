@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ghcache.validate.fakehub import ControlClient, FakeHub, main
+from ghcache.fakehub import ControlClient, FakeHub, main
 
 ALICE, BOB = "ghp_alice", "ghp_bob"
 
@@ -402,7 +402,8 @@ def test_http_control_endpoints(fakehub: FakeHub) -> None:
 
 
 def test_pygithub_parses_users_repos_and_pages(fakehub: FakeHub) -> None:
-    github = pytest.importorskip("github", reason="PyGithub is a dev dependency")
+    import github  # PyGithub (in the test extra); imported here, it is slow to import
+
     gh = github.Github(
         base_url=fakehub.url.rstrip("/"),
         auth=github.Auth.Token(ALICE),
@@ -433,7 +434,7 @@ def test_main_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--host", "10.1.2.3"]) == 2
     assert "non-loopback" in capsys.readouterr().err
     done = subprocess.run(
-        [sys.executable, "-m", "ghcache.validate.fakehub", "--token", "nologin"],
+        [sys.executable, "-m", "ghcache.fakehub", "--token", "nologin"],
         capture_output=True,
         text=True,
         timeout=30,

@@ -1,4 +1,4 @@
-"""Running a hub in the foreground: `python -m ghcache.validate.fakehub --port N`."""
+"""Running a hub in the foreground: `python -m ghcache.fakehub --port N`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from ghcache.validate.fakehub.server import FakeHub
+from ghcache.fakehub.server import FakeHub
 
 
 def _loopback(host: str) -> bool:

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ghcache.validate.fakehub.data import LABELS, Issue, Notification, Repo, User, World, node_id
+from ghcache.fakehub.data import LABELS, Issue, Notification, Repo, User, World, node_id
 
 JSON = dict[str, Any]
 

@@ -11,10 +11,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ghcache.validate.fakehub.data import DEFAULT_LIMIT, DEFAULT_TOKENS, World
-from ghcache.validate.fakehub.faults import Fault, FaultError, FaultSet
-from ghcache.validate.fakehub.limits import RESOURCES, RateLimits, identity_for
-from ghcache.validate.fakehub.rest import Router
+from ghcache.fakehub.data import DEFAULT_LIMIT, DEFAULT_TOKENS, World
+from ghcache.fakehub.faults import Fault, FaultError, FaultSet
+from ghcache.fakehub.limits import RESOURCES, RateLimits, identity_for
+from ghcache.fakehub.rest import Router
 
 
 @dataclass

@@ -19,11 +19,11 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ghcache.validate.fakehub import control, graphql
-from ghcache.validate.fakehub.limits import RATE_LIMIT_DOCS, SECONDARY_DOCS, Bucket, identity_for
-from ghcache.validate.fakehub.rest import DOCS, Reply, RestRequest, error_body
-from ghcache.validate.fakehub.schema import Bases
-from ghcache.validate.fakehub.state import HubState, RequestRecord
+from ghcache.fakehub import control, graphql
+from ghcache.fakehub.limits import RATE_LIMIT_DOCS, SECONDARY_DOCS, Bucket, identity_for
+from ghcache.fakehub.rest import DOCS, Reply, RestRequest, error_body
+from ghcache.fakehub.schema import Bases
+from ghcache.fakehub.state import HubState, RequestRecord
 
 MAX_BODY = 10 * 1024 * 1024
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -631,5 +631,5 @@ class FakeHub(HubState):
 
     @staticmethod
     def start_subprocess(port: int = 0, *, timeout: float = 15.0) -> control.FakeHubProcess:
-        """Run a hub in its own process (python -m ghcache.validate.fakehub)."""
+        """Run a hub in its own process (python -m ghcache.fakehub)."""
         return control.FakeHubProcess.start(port=port, timeout=timeout)

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ghcache.validate.fakehub.data import LABELS, Issue, Repo, User, World, node_id
-from ghcache.validate.fakehub.schema import Bases, iso
+from ghcache.fakehub.data import LABELS, Issue, Repo, User, World, node_id
+from ghcache.fakehub.schema import Bases, iso
 
 JSON = dict[str, Any]
 

@@ -1,0 +1,5 @@
+import sys
+
+from ghcache.fakehub.runner import main
+
+sys.exit(main())

@@ -1,5 +1,0 @@
-import sys
-
-from ghcache.validate.fakehub.runner import main
-
-sys.exit(main())
