@@ -22,13 +22,7 @@ def test_defaults() -> None:
     assert settings.max_bytes == 512 * 1024 * 1024
     assert settings.max_stale == 24 * 3600
     assert settings.negative_ttl == 60
-    assert settings.enable_p2p is True
-    assert settings.listen_port == 9100
-    assert settings.listen_addr == "0.0.0.0"
-    assert settings.bootstrap_peers == ()
-    assert settings.enable_mdns is False
-    assert settings.peer_timeout == 0.3
-    assert settings.metrics_port is None
+    assert settings.sharing == "verified"
     assert set(settings.sources) == set(DEFAULTS)
     assert set(settings.sources.values()) == {"default"}
 
@@ -39,24 +33,14 @@ def test_values_from_env(tmp_path: Path) -> None:
         "CACHE_DEFAULT_TTL": " 60 ",
         "CACHE_MAX_BYTES": "1000",
         "CACHE_MAX_STALE": "0",
-        "CACHE_ENABLE_P2P": "off",
-        "CACHE_LISTEN_PORT": "9200",
-        "CACHE_BOOTSTRAP_PEERS": "/ip4/127.0.0.1/tcp/1/p2p/QmA, ,/ip4/127.0.0.1/tcp/2/p2p/QmB",
-        "CACHE_ENABLE_MDNS": "YES",
-        "CACHE_PEER_TIMEOUT_MS": "1500",
-        "CACHE_METRICS_PORT": "9300",
+        "CACHE_SHARING": " Team ",
+        "CACHE_ENABLE_P2P": "whatever",  # p2p's variable: core neither reads nor checks it
     }
     settings = Settings.from_env(env)
     assert settings.cache_dir == tmp_path / "c"
     assert (settings.default_ttl, settings.max_bytes, settings.max_stale) == (60, 1000, 0)
-    assert settings.enable_p2p is False and settings.enable_mdns is True
-    assert settings.listen_port == 9200
-    assert settings.bootstrap_peers == (
-        "/ip4/127.0.0.1/tcp/1/p2p/QmA",
-        "/ip4/127.0.0.1/tcp/2/p2p/QmB",
-    )
-    assert settings.peer_timeout == 1.5
-    assert settings.metrics_port == 9300
+    assert settings.sharing == "team"
+    assert settings.env is env
     assert settings.sources["CACHE_DIR"] == "env"
     assert settings.sources["CACHE_NEGATIVE_TTL"] == "default"
 
@@ -77,12 +61,7 @@ def test_cache_dir_expands_home() -> None:
         ("CACHE_MAX_BYTES", "1GB"),
         ("CACHE_MAX_STALE", "-5"),
         ("CACHE_NEGATIVE_TTL", "x"),
-        ("CACHE_ENABLE_P2P", "maybe"),
-        ("CACHE_ENABLE_MDNS", "2"),
-        ("CACHE_LISTEN_PORT", "65536"),
-        ("CACHE_LISTEN_PORT", "port"),
-        ("CACHE_PEER_TIMEOUT_MS", "-1"),
-        ("CACHE_METRICS_PORT", "99999"),
+        ("CACHE_SHARING", "everyone"),
     ],
 )
 def test_invalid_values_name_the_variable(name: str, value: str) -> None:
@@ -110,9 +89,6 @@ else:
     print(json.dumps({
         "cache_dir": str(cache.cache_dir),
         "default_ttl": cache.default_ttl,
-        "enable_p2p": cache.enable_p2p,
-        "p2p_listen_port": cache.p2p_listen_port,
-        "bootstrap_peers": list(cache.bootstrap_peers),
         "max_stale": cache.max_stale,
         "max_bytes": cache.store.max_bytes,
     }))
@@ -139,9 +115,6 @@ def test_global_cache_from_env(tmp_path: Path) -> None:
         {
             "CACHE_DIR": str(tmp_path / "cache"),
             "CACHE_DEFAULT_TTL": "42",
-            "CACHE_ENABLE_P2P": "false",
-            "CACHE_LISTEN_PORT": "9555",
-            "CACHE_BOOTSTRAP_PEERS": "/ip4/127.0.0.1/tcp/4001/p2p/QmPeer",
             "CACHE_MAX_STALE": "7",
             "CACHE_MAX_BYTES": "123456",
         }
@@ -149,9 +122,6 @@ def test_global_cache_from_env(tmp_path: Path) -> None:
     assert result == {
         "cache_dir": str(tmp_path / "cache"),
         "default_ttl": 42,
-        "enable_p2p": False,
-        "p2p_listen_port": 9555,
-        "bootstrap_peers": ["/ip4/127.0.0.1/tcp/4001/p2p/QmPeer"],
         "max_stale": 7,
         "max_bytes": 123456,
     }
@@ -163,8 +133,7 @@ def test_global_cache_from_env(tmp_path: Path) -> None:
     [
         ({"CACHE_DEFAULT_TTL": "abc"}, "CACHE_DEFAULT_TTL"),
         ({"CACHE_DEFAULT_TTL": "-300"}, "CACHE_DEFAULT_TTL"),
-        ({"CACHE_LISTEN_PORT": "70000"}, "CACHE_LISTEN_PORT"),
-        ({"CACHE_ENABLE_P2P": "perhaps"}, "CACHE_ENABLE_P2P"),
+        ({"CACHE_SHARING": "perhaps"}, "CACHE_SHARING"),
     ],
 )
 def test_global_cache_bad_value_is_a_clear_error(

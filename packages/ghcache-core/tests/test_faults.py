@@ -140,7 +140,7 @@ def test_entry_from_bytes_raises_only_corrupt_entry(cache: GitHubAPICache) -> No
         with pytest.raises(CorruptEntry):
             Entry.from_bytes(content)
         with pytest.raises(CorruptEntry):
-            Entry.from_bytes(content, trust_data=False)
+            Entry.from_bytes(content)
 
 
 def test_directory_full_of_bad_files_then_writes_replace_them(cache: GitHubAPICache) -> None:

@@ -1,22 +1,17 @@
 """Serve a plain ``ghcache api ENDPOINT`` cache hit before click or httpx load.
 
-A whole-process cache hit must cost well under ``gh api --cache``'s time, and
-on this machine even ``ghcache.core``'s stdlib modules cost ~40 ms to import
-(``typing``, ``dataclasses``, ``subprocess``, ``urllib.parse``, ``pathlib``).
-So this module recomputes, with C built-ins only (``_json``'s scanner and string
-encoder, ``_sha256``: no ``json``, ``re``, ``enum``, ``hashlib`` or ``typing``),
-exactly what core does on a hit: the canonical request and its key (``core.scope.build_request``),
-the entry file (``core.store.DiskStore.read``) and the hit counter
-(``core.stats.Stats.add``).  ``tests/test_fastpath_core_parity.py`` proves each
-piece equal to core's over many inputs, so drift in core fails a test.
+A whole-process cache hit must cost well under ``gh api --cache``'s time, so
+this module keeps only what is the CLI's own (reading the arguments, printing
+the answer) and takes every rule from ``ghcache.core.kernel``, which imports
+only C built-ins: the settings check, the host and token, the identity, the key,
+the entry file and its checks, the serving rule and the hit counter are core's
+own functions, not copies.
 
 The contract is conservative: :func:`serve_hit` answers only when it is sure
-the slow path (the click ``api`` command) would print the same bytes from a
-fresh stored entry; in every other case it returns None and touches nothing,
-and ``entry.main`` hands the arguments to click.  A wrong guess can only cost
-speed (a miss here), never a different answer, because a key here names a
-request whose every keyed part (method, URL, Accept, API version, scope) is
-what the slow path would send.
+the click ``api`` command would print the same bytes from a stored entry that
+the caller may see with no request; in every other case it returns None and
+touches nothing, and ``entry.main`` hands the arguments to click.  A wrong guess
+can only cost speed, never a different answer.
 """
 
 from __future__ import annotations
@@ -25,8 +20,7 @@ import os
 import sys
 import time
 
-# ``import json`` costs ~9 ms (it imports re and enum); its C core costs nothing.
-from _json import encode_basestring, encode_basestring_ascii, make_scanner
+from ghcache.core.kernel import counters, entries, hosts, identity, keys, serving, settings
 
 # ``typing`` costs ~10 ms to import here; annotations are strings, so only the
 # type checker needs these names.
@@ -35,63 +29,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import IO
 
-try:  # the C module itself: hashlib would load OpenSSL (~3 ms) for one digest
-    from _sha256 import sha256
-except ImportError:  # pragma: no cover - Python 3.12+ renamed it
-    from hashlib import sha256
-
-# Mirrors of core constants; the parity tests compare them with core's.
-KEY_SCHEMA = "ghcache-key-v1"
-ENTRY_FORMAT = 2
-ENTRY_DATA_MARKER = b',"data":'  # core.entry.DATA_MARKER
-ENTRY_PREFIX = "gh_api_"
-ENTRY_SUFFIX = ".json"
-STATS_FILE = "stats.json"
-STATS_LOCK_FILE = ".stats.lock"
-STATS_COUNTERS = (
-    "hits",
-    "misses",
-    "stale_served",
-    "revalidated",
-    "upstream_requests",
-    "peer_hits",
-    "corrupt_dropped",
-    "evictions",
-)
-SHARED_SCOPE = "shared"
-IDENTITY_PREFIX = "identity:"
-IDENTITY_PATHS = (
-    "user",
-    "user/",
-    "notifications",
-    "notifications/",
-    "issues",
-    "rate_limit",
-    "installation/",
-    "app",
-    "app/",
-)
-DEFAULT_CACHE_DIR = "~/.cache/github_cli"
-# Settings that core validates on every run: the slow path would fail on a bad
-# value, so the fast path steps aside unless each present value is plainly valid.
-INT_SETTINGS = {
-    "CACHE_DEFAULT_TTL": (0, None),
-    "CACHE_MAX_BYTES": (1, None),
-    "CACHE_MAX_STALE": (0, None),
-    "CACHE_NEGATIVE_TTL": (0, None),
-    "CACHE_LISTEN_PORT": (0, 65535),
-    "CACHE_PEER_TIMEOUT_MS": (0, None),
-    "CACHE_METRICS_PORT": (0, 65535),
-}
-BOOL_SETTINGS = ("CACHE_ENABLE_P2P", "CACHE_ENABLE_MDNS")
-_BOOL_WORDS = {"1", "true", "yes", "on", "0", "false", "no", "off", ""}
-
 NO_FASTPATH_ENV = "GHCACHE_NO_FASTPATH"
 # gh prints for a terminal (colour, pretty JSON) when these say so even on a pipe.
 STYLE_ENV = ("GH_FORCE_TTY", "CLICOLOR_FORCE")
 
-_B32 = "abcdefghijklmnopqrstuvwxyz234567"
-_CID_PREFIX = b"\x01\x55\x12\x20"  # CIDv1, raw codec, sha2-256, 32-byte digest
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _NAME_CHARS = _ALNUM + "._-"  # repository owners and names, preview names
 # Endpoint characters whose URL form and key form are plainly the same.
@@ -99,7 +40,6 @@ _SAFE_ENDPOINT_CHARS = _ALNUM + "._~/%:@!$&'()*+,;=?-"
 _WORD_CHARS = _ALNUM + "_"
 _MAX_DURATION = (2**63 - 1) // 10**9  # Go durations are int64 nanoseconds
 _PLACEHOLDER_WORDS = ("owner", "repo", "branch")
-_WHITESPACE = " \t\n\r"
 _KEYED_HEADERS = ("accept", "x-github-api-version")
 # Flags that take a value (the next argument, or after "=" for long ones).
 _VALUE_FLAGS = (
@@ -113,7 +53,6 @@ _VALUE_FLAGS = (
     "--ttl",
     "--hostname",
 )
-_NOATIME = getattr(os, "O_NOATIME", 0)
 
 
 class FastRequest:
@@ -170,7 +109,7 @@ def serve_hit(
             color = output.color_enabled(env, stdout_is_tty or output.is_terminal(env, stdout))
         except Exception:
             return None
-    count_hit(cache_dir(env))
+    count_hit(settings.cache_dir(env))
     try:
         write_response(stored, request, stdout, color=color)
     except BrokenPipeError:  # the reader went away (``| head``): gh dies of SIGPIPE, 141
@@ -183,42 +122,57 @@ def serve_hit(
     return 0
 
 
-def lookup(request: FastRequest, env: Mapping[str, str], now: float) -> StoredResponse | None:
-    """The fresh 2xx entry that answers ``request``, or None (then the slow path runs)."""
-    if not settings_are_plain(env):
-        return None
+def lookup(request: FastRequest, env: Mapping[str, str], now: float) -> entries.EntryFields | None:
+    """The stored 2xx entry that answers ``request`` for this caller with no request
+    (``kernel.serving``), or None (then the click path runs)."""
+    try:
+        values, _ = settings.read_settings(env)
+    except settings.ConfigError:
+        return None  # the click path says which variable is wrong
     endpoint = request.endpoint
     if endpoint == "graphql" or endpoint.startswith(("http://", "https://")):
         return None
     filled = fill_placeholders(endpoint, env)
-    if filled is None:
+    if filled is None or not filled or filled.strip(_SAFE_ENDPOINT_CHARS):
         return None
-    if filled.startswith("/"):
-        filled = filled[1:]
-    base = rest_url(request.hostname, env)
-    path = filled.partition("?")[0]
-    scope = SHARED_SCOPE
-    if is_identity_path(path.lstrip("/")):
-        token = env_token(request.hostname, env)
-        if token is None:
-            return None  # the client would ask `gh auth token`: too slow for here
-        scope = IDENTITY_PREFIX + identity_fingerprint(token)
-    key = request_key(
-        base, filled, accept=request.accept, api_version=request.api_version, scope=scope
+    host, base, _ = hosts.api_urls(request.hostname, env)
+    if "?" in base or "#" in base:
+        return None
+    path, question, query_text = filled.partition("?")
+    if keys.normalize_path(path) != path.lstrip("/"):
+        return None  # dot segments: the click path resolves them
+    path = path.lstrip("/")
+    token, _ = hosts.token_from_env(host, env)
+    if token is None:
+        return None  # the client would ask `gh auth token`: too slow for here
+    who = identity.identity_fingerprint(token)
+    scope = (
+        identity.IDENTITY_PREFIX + who if identity.is_identity_path(path) else identity.SHARED_SCOPE
     )
-    if key is None:
-        return None
-    stored = read_entry(cache_dir(env), key)
+    query = sorted(keys.parse_query(query_text)) if question else []
+    key = keys.key_for(
+        keys.normalize_base(base),
+        "GET",
+        path,
+        query,
+        (request.accept or "").strip(),
+        (request.api_version or "").strip(),
+        "",
+        scope,
+    )
+    try:
+        stored = entries.read_entry_file(str(values["CACHE_DIR"]), key, touch=True)
+    except entries.CorruptEntry:
+        return None  # the click path drops and counts it
     if stored is None or not 200 <= stored.status < 300:
         return None
-    limit = request.ttl if request.ttl is not None else stored.ttl
-    if not max(0.0, now - stored.stored_at) < limit:
+    if not serving.serves_fresh(stored, who, str(values["CACHE_SHARING"]), now, request.ttl):
         return None
     return stored
 
 
 def write_response(
-    stored: StoredResponse, request: FastRequest, out: IO[bytes], *, color: bool = False
+    stored: entries.EntryFields, request: FastRequest, out: IO[bytes], *, color: bool = False
 ) -> None:
     """Print the hit as ``ghcache.cli.output.write_cached`` does (the api command's printer).
 
@@ -388,67 +342,6 @@ def parse_seconds(text: str) -> float | None:
     return float(int(text))
 
 
-# ------------------------------------- settings, host, token (core.config, core.hosts)
-
-
-def settings_are_plain(env: Mapping[str, str]) -> bool:
-    """Whether core's ``Settings.from_env`` surely accepts every ``CACHE_*`` value."""
-    for name, (minimum, maximum) in INT_SETTINGS.items():
-        if name not in env:
-            continue
-        value = env[name].strip()
-        if name == "CACHE_METRICS_PORT" and not value:
-            continue
-        if not (value.isascii() and value.isdigit()) or len(value) > 18:
-            return False
-        number = int(value)
-        if number < minimum or (maximum is not None and number > maximum):
-            return False
-    return all(env[name].strip().lower() in _BOOL_WORDS for name in BOOL_SETTINGS if name in env)
-
-
-def cache_dir(env: Mapping[str, str]) -> str:
-    return os.path.expanduser(env.get("CACHE_DIR", "").strip() or DEFAULT_CACHE_DIR)
-
-
-def rest_url(hostname: str | None, env: Mapping[str, str]) -> str:
-    """``ghcache.core.hosts.resolve_host(hostname, env).rest_url``."""
-    host = (hostname or env.get("GH_HOST") or "github.com").strip().lower()
-    if host.startswith(("https://", "http://")):
-        host = host.split("://", 1)[1]
-    host = host.rstrip("/")
-    if host == "github.com":
-        rest = "https://api.github.com/"
-    elif host == "github.localhost":
-        rest = "http://api.github.localhost/"
-    else:
-        rest = f"https://{host}/api/v3/"
-    override = env.get("GITHUB_API_URL", "").strip()
-    if override and hostname is None:
-        rest = override if override.endswith("/") else override + "/"
-    return rest
-
-
-def is_enterprise(hostname: str | None, env: Mapping[str, str]) -> bool:
-    host = (hostname or env.get("GH_HOST") or "github.com").strip().lower()
-    if host.startswith(("https://", "http://")):
-        host = host.split("://", 1)[1]
-    return host.rstrip("/") not in ("github.com", "github.localhost")
-
-
-def env_token(hostname: str | None, env: Mapping[str, str]) -> str | None:
-    """``ghcache.core.hosts.token_from_env``'s token."""
-    if is_enterprise(hostname, env):
-        names = ("GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN")
-    else:
-        names = ("GH_TOKEN", "GITHUB_TOKEN")
-    for name in names:
-        value = env.get(name, "").strip()
-        if value:
-            return value
-    return None
-
-
 def fill_placeholders(endpoint: str, env: Mapping[str, str]) -> str | None:
     """``{owner}``/``{repo}`` (and ``:owner``/``:repo``) from a plain ``GH_REPO=OWNER/REPO``.
 
@@ -491,279 +384,9 @@ def fill_placeholders(endpoint: str, env: Mapping[str, str]) -> str | None:
     return "".join(out)
 
 
-# ------------------------------------------ the key (core.scope, core.keys, core.cid)
-
-
-def is_identity_path(path: str) -> bool:
-    path = path.strip("/")
-    for pattern in IDENTITY_PATHS:
-        if pattern.endswith("/") and (path + "/").startswith(pattern):
-            return True
-        if path == pattern:
-            return True
-    return False
-
-
-def identity_fingerprint(token: str) -> str:
-    import hashlib
-    import hmac
-
-    digest = hmac.new(b"ghcache/identity/v1", token.encode("utf-8"), hashlib.sha256)
-    return digest.hexdigest()[:32]
-
-
-def cid_for_bytes(data: bytes) -> str:
-    """``ghcache.core.cid.cid_for_bytes`` without base64's import."""
-    raw = _CID_PREFIX + sha256(data).digest()
-    bits = len(raw) * 8
-    chars = -(-bits // 5)
-    number = int.from_bytes(raw, "big") << (chars * 5 - bits)
-    encoded = [_B32[(number >> shift) & 31] for shift in range((chars - 1) * 5, -1, -5)]
-    return "b" + "".join(encoded)
-
-
-def normalized_base(base_url: str) -> str:
-    """``keys.make_request``'s base URL: scheme and host lower-cased, trailing slash."""
-    if not base_url.endswith("/"):
-        base_url += "/"
-    scheme, sep, rest = base_url.partition("://")
-    host, slash, tail = rest.partition("/")
-    return f"{scheme.lower()}{sep}{host.lower()}{slash}{tail}"
-
-
-def request_key(
-    base_url: str,
-    endpoint: str,
-    *,
-    accept: str | None,
-    api_version: str | None,
-    scope: str,
-) -> str | None:
-    """The key core gives a GET of ``base_url + endpoint`` (no body), or None if unsure."""
-    if not endpoint or endpoint.strip(_SAFE_ENDPOINT_CHARS):
-        return None
-    if "?" in base_url or "#" in base_url:
-        return None
-    path, question, query_text = endpoint.partition("?")
-    query = parse_query(query_text) if question else []
-    pairs = ",".join(
-        f"[{encode_basestring(name)},{encode_basestring(value)}]" for name, value in sorted(query)
-    )
-    # json.dumps(parts, ensure_ascii=False, separators=(",", ":")) of keys.CacheRequest.canonical
-    fields = [
-        encode_basestring(KEY_SCHEMA),
-        encode_basestring(normalized_base(base_url)),
-        encode_basestring("GET"),
-        encode_basestring(path.lstrip("/")),
-        f"[{pairs}]",
-        encode_basestring((accept or "").strip()),
-        encode_basestring((api_version or "").strip()),
-        encode_basestring(""),
-        encode_basestring(scope),
-    ]
-    return cid_for_bytes(("[" + ",".join(fields) + "]").encode("utf-8"))
-
-
-def parse_query(text: str) -> list[tuple[str, str]]:
-    """``urllib.parse.parse_qsl(text, keep_blank_values=True)``."""
-    if "%" in text:
-        from urllib.parse import parse_qsl  # percent-decoding rules: only these pay for urllib
-
-        return parse_qsl(text, True)
-    pairs = []
-    for field in text.split("&") if text else []:
-        if not field:
-            continue
-        name, _, value = field.partition("=")
-        pairs.append((name.replace("+", " "), value.replace("+", " ")))
-    return pairs
-
-
-# ------------------------------------------- the store (core.store, core.entry, core.stats)
-
-
-class _ScanContext:
-    """What ``_json.make_scanner`` reads from a ``json.JSONDecoder``."""
-
-    strict = True
-    object_hook = None
-    object_pairs_hook = None
-    parse_float = float
-    parse_int = int
-    parse_constant = {
-        "-Infinity": float("-inf"),
-        "Infinity": float("inf"),
-        "NaN": float("nan"),
-    }.__getitem__
-
-
-_scan_once = make_scanner(_ScanContext())  # type: ignore[arg-type]  # duck-typed decoder
-
-
-def json_loads(raw: bytes) -> object:
-    """``json.loads`` of UTF-8 bytes (ValueError when not one JSON document)."""
-    text = raw.decode("utf-8", "surrogatepass")
-    start = len(text) - len(text.lstrip(_WHITESPACE))
-    try:
-        value, end = _scan_once(text, start)
-    except (StopIteration, RecursionError):  # RecursionError: "[[[[..." nested too deep
-        raise ValueError("not JSON") from None
-    if text[end:].strip(_WHITESPACE):
-        raise ValueError("extra data after JSON")
-    return value
-
-
-class StoredResponse:
-    """The parts of a verified entry file that printing needs."""
-
-    __slots__ = ("body", "headers", "http_version", "reason", "status", "stored_at", "ttl")
-
-    def __init__(
-        self,
-        status: int,
-        reason: str,
-        http_version: str,
-        headers: list[tuple[str, str]],
-        body: bytes,
-        stored_at: float,
-        ttl: float,
-    ) -> None:
-        self.status = status
-        self.reason = reason
-        self.http_version = http_version
-        self.headers = headers
-        self.body = body
-        self.stored_at = stored_at
-        self.ttl = ttl
-
-
-def read_entry(directory: str, key: str) -> StoredResponse | None:
-    """The verified entry for ``key`` like ``DiskStore.read``, but never deleting.
-
-    Anything doubtful returns None: the slow path then reads it with core,
-    which removes and counts a corrupt entry.
-    """
-    path = os.path.join(directory, f"{ENTRY_PREFIX}{key}{ENTRY_SUFFIX}")
-    try:  # like core: no kernel atime update on read, ours is set explicitly below
-        fd = os.open(path, os.O_RDONLY | _NOATIME)
-    except PermissionError:  # O_NOATIME needs us to own the file
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            return None
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        chunks = [os.read(fd, info.st_size + 1)]
-        while chunks[-1]:
-            chunks.append(os.read(fd, 1 << 20))
-        stored = parse_entry(b"".join(chunks), key)
-        if stored is not None:
-            try:  # access time drives LRU eviction, as DiskStore.read keeps it
-                os.utime(fd, ns=(time.time_ns(), info.st_mtime_ns))
-            except OSError:
-                pass
-        return stored
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
-def parse_entry(raw: bytes, key: str) -> StoredResponse | None:
-    """``Entry.from_bytes`` checks (format, key, body length and CID, field types), or None.
-
-    Like core, only the header before ``"data":`` is parsed; a verbatim JSON
-    body is sliced off the end.  Format 1 files are left to core, which reads them.
-    """
-    try:
-        split = raw.find(ENTRY_DATA_MARKER)
-        if split < 0:
-            return None
-        record = json_loads(raw[:split] + b"}")
-        if not isinstance(record, dict):
-            return None
-        if record.get("format") != ENTRY_FORMAT or record.get("key") != key:
-            return None
-        value_start = split + len(ENTRY_DATA_MARKER)
-        if "body" in record:
-            if raw[value_start:] != b"null}":
-                return None
-            body = str(record["body"]).encode("utf-8")
-        elif "body_b64" in record:
-            if raw[value_start:] != b"null}":
-                return None
-            import base64
-
-            body = base64.b64decode(record["body_b64"], validate=True)
-        else:
-            if raw[-1:] != b"}":
-                return None
-            body = raw[value_start:-1]
-        length = record["body_length"]
-        if type(length) is not int or length != len(body):
-            return None
-        if cid_for_bytes(body) != record["body_cid"]:
-            return None
-        stored = StoredResponse(
-            status=int(record["status"]),
-            reason=_text(record.get("reason", "")),
-            http_version=_text(record.get("http_version", "HTTP/1.1")),
-            headers=[(str(k), str(v)) for k, v in record["headers"]],
-            body=body,
-            stored_at=float(record["stored_at"]),
-            ttl=float(record["ttl"]),
-        )
-        for field in ("scope", "method", "url"):
-            _text(record[field])
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        return None
-    if stored.stored_at != stored.stored_at or stored.ttl != stored.ttl or stored.ttl < 0:
-        return None
-    return stored
-
-
-def _text(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError("expected a string")
-    return value
-
-
 def count_hit(directory: str) -> None:
-    """``Stats(directory).add(hits=1)``: same lock, same file, same in-place padded write."""
-    import fcntl
-
+    """Count the hit as core's ``Stats.add(hits=1)`` does (the same function)."""
     try:
-        lock = os.open(os.path.join(directory, STATS_LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+        counters.update_counters(directory, {"hits": 1})
     except OSError:
-        return  # statistics must never break a request
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        fd = os.open(os.path.join(directory, STATS_FILE), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            old = b""
-            while chunk := os.pread(fd, 65536, len(old)):
-                old += chunk
-            counters = dict.fromkeys(STATS_COUNTERS, 0)
-            try:
-                stored = json_loads(old)
-            except ValueError:
-                stored = None
-            if isinstance(stored, dict):
-                for name, value in stored.items():
-                    if isinstance(value, int) and not isinstance(value, bool):
-                        counters[name] = value
-            counters["hits"] = counters.get("hits", 0) + 1
-            # json.dumps(counters): default separators, ASCII only; spaces pad over a
-            # longer old text (JSON ignores them), so one pwrite replaces it in place.
-            text = ", ".join(f"{encode_basestring_ascii(k)}: {v!r}" for k, v in counters.items())
-            data = ("{" + text + "}").encode("ascii")
-            data += b" " * (len(old) - len(data))
-            os.pwrite(fd, data, 0)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(lock)
+        pass  # statistics must never break a request

@@ -25,6 +25,14 @@ DEFAULT_NAMESPACE = "gh_api"
 
 
 class GitHubAPICache:
+    """The cache as a library: ``get``/``put``/``get_stale`` on the same entries the CLI uses.
+
+    ``enable_p2p``, ``p2p_listen_port`` and ``bootstrap_peers`` are the documented
+    constructor's arguments and are kept as attributes for callers that read them,
+    but sharing is the daemon's job (``ghcache daemon``, configured by its own
+    ``CACHE_*`` variables): this object neither listens nor dials.
+    """
+
     def __init__(
         self,
         cache_dir: str | Path | None = None,
@@ -154,12 +162,9 @@ def get_global_cache() -> GitHubAPICache:
             try:
                 _global = GitHubAPICache(
                     cache_dir=settings.cache_dir,
-                    enable_p2p=settings.enable_p2p,
-                    p2p_listen_port=settings.listen_port,
                     default_ttl=settings.default_ttl,
                     max_bytes=settings.max_bytes,
                     max_stale=settings.max_stale,
-                    bootstrap_peers=settings.bootstrap_peers,
                 )
             except CacheDirError as exc:
                 if settings.sources["CACHE_DIR"] == "env":

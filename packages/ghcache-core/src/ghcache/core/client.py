@@ -10,21 +10,23 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from ghcache.core.cid import cid_for_bytes
+from ghcache.core.answers import ApiError, ApiResponse, OfflineMiss, UpstreamUnavailable
 from ghcache.core.config import Settings
-from ghcache.core.entry import CorruptEntry, Entry, header_value
+from ghcache.core.entry import Entry, header_value
 from ghcache.core.hosts import ApiHost, resolve_host, resolve_token
+from ghcache.core.kernel.identity import SHARED_SCOPE, identity_scope
 from ghcache.core.keys import CacheRequest
 from ghcache.core.policy import (
+    NEGATIVE_STATUSES,
     Action,
     Options,
     before_request,
     conditional_headers,
     is_fresh,
+    is_graphql_error,
     is_upstream_failure,
     stale_notice,
     stale_usable,
@@ -33,51 +35,12 @@ from ghcache.core.policy import (
 from ghcache.core.ratelimit import RateLimitMemory, limited_until
 from ghcache.core.scope import build_request, identity_fingerprint, split_url
 from ghcache.core.store import CacheDirError, DiskStore
-from ghcache.core.upstream import RawResponse, Upstream, UpstreamError
+from ghcache.core.upstream import Upstream, UpstreamError
+
+__all__ = ["ApiError", "ApiResponse", "CachingClient", "OfflineMiss", "UpstreamUnavailable"]
 
 # Headers a 304 may carry that should replace the stored ones.
 _REFRESHABLE = {"etag", "last-modified", "date", "cache-control", "expires", "vary"}
-
-
-class ApiError(Exception):
-    """A call that cannot be answered; the message is one line with no secrets."""
-
-
-class UpstreamUnavailable(ApiError):
-    """GitHub cannot be used now (unreachable, failing, rate limited) and nothing is stored."""
-
-
-class OfflineMiss(ApiError):
-    """``offline`` was asked and the cache has no answer."""
-
-
-@dataclass
-class ApiResponse:
-    status: int
-    reason: str
-    http_version: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    source: str
-    notice: str | None = None
-    key: str | None = None
-
-    @classmethod
-    def from_entry(cls, entry: Entry, source: str, notice: str | None = None) -> ApiResponse:
-        return cls(
-            status=entry.status,
-            reason=entry.reason,
-            http_version=entry.http_version,
-            headers=list(entry.headers),
-            body=entry.body,
-            source=source,
-            notice=notice,
-            key=entry.key,
-        )
-
-    @classmethod
-    def from_raw(cls, raw: RawResponse, source: str, key: str | None = None) -> ApiResponse:
-        return cls(raw.status, raw.reason, raw.http_version, raw.headers, raw.body, source, key=key)
 
 
 class CachingClient:
@@ -147,6 +110,7 @@ class CachingClient:
             api_version=header_value(headers, "x-github-api-version"),
             body=body,
             token=self._token,
+            sharing=self.settings.sharing,
         )
 
     def request(
@@ -205,17 +169,40 @@ class CachingClient:
         options: Options,
     ) -> ApiResponse:
         now = self._clock()
-        key = request.key
-        entry = self.store.read(key)
-        who = f"{self.host.hostname}:{identity_fingerprint(self._token)}"
-        decision = before_request(entry, now, options, self.ratelimits.until(who, now))
+        sharing = self.settings.sharing
+        who = identity_fingerprint(self._token)
+        limits_key = f"{self.host.hostname}:{who}"
+        own = (
+            request
+            if request.scope != SHARED_SCOPE
+            else request.with_scope(identity_scope(self._token))
+        )
+        if own is not request and not options.refresh:
+            # A negative answer is the caller's own, kept under its identity's key.
+            refused = self.store.read(own.key)
+            if refused is not None and is_fresh(refused, now, options.ttl):
+                self.stats.add(hits=1)
+                return ApiResponse.from_entry(refused, "cache")
+        entry = self.store.read(request.key)
+        limited = self.ratelimits.until(limits_key, now)
+        decision = before_request(entry, now, options, limited, identity=who, sharing=sharing)
         if decision.action is Action.SERVE_FRESH and entry is not None:
             self.stats.add(hits=1)
             return ApiResponse.from_entry(entry, "cache")
-        if request.scope == "shared" and not options.refresh:
-            from_peer = self._ask_peers(key, now, options)
-            if from_peer is not None:
-                return from_peer
+        if (
+            request.scope == SHARED_SCOPE
+            and not options.refresh
+            and (sharing == "team" or decision.action in (Action.FETCH, Action.CONFIRM))
+        ):
+            found = self._ask_peers(request.key, entry)
+            if found is not None:
+                entry = found
+                decision = before_request(
+                    entry, now, options, limited, identity=who, sharing=sharing
+                )
+                if decision.action is Action.SERVE_FRESH:
+                    self.stats.add(peer_hits=1)
+                    return ApiResponse.from_entry(entry, "peer")
         if decision.action is Action.SERVE_STALE and entry is not None:
             self.stats.add(stale_served=1)
             return ApiResponse.from_entry(entry, "stale", stale_notice(entry, now, decision.reason))
@@ -224,67 +211,94 @@ class CachingClient:
                 raise OfflineMiss(f"{url} is not in the cache (offline)")
             raise UpstreamUnavailable(f"API {decision.reason}, and {url} is not in the cache")
 
+        authorize = self.is_api_url(url)
         sent_headers = list(headers)
-        if decision.action is Action.REVALIDATE and entry is not None:
-            sent_headers += conditional_headers(entry)
-        try:
-            raw = self._upstream.send(
-                method, url, sent_headers, body, authorize=self.is_api_url(url)
+        conditional = decision.action in (Action.REVALIDATE, Action.CONFIRM) and entry is not None
+        if conditional and entry is not None:
+            on_wire = self._upstream.request_headers(sent_headers, body, authorize=authorize)
+            sent_headers += conditional_headers(
+                entry, on_wire, mine=decision.action is Action.REVALIDATE
             )
+        try:
+            raw = self._upstream.send(method, url, sent_headers, body, authorize=authorize)
         except UpstreamError as exc:
             self.stats.add(upstream_requests=1)
-            return self._stale_or_raise(entry, now, options, str(exc))
+            return self._stale_or_raise(entry, now, options, str(exc), who)
         until = limited_until(raw.status, raw.headers, raw.body, now)
         if until is not None:
-            self.ratelimits.remember(who, until, now)
-            if stale_usable(entry, now, options) and entry is not None:
+            self.ratelimits.remember(limits_key, until, now)
+            if stale_usable(entry, now, options, who, sharing) and entry is not None:
                 self.stats.add(upstream_requests=1, stale_served=1)
                 reason = f"rate limited until {time.strftime('%H:%M:%S', time.localtime(until))}"
                 return ApiResponse.from_entry(entry, "stale", stale_notice(entry, now, reason))
-        if raw.status == 304 and entry is not None:
-            self.stats.add(upstream_requests=1, misses=1, revalidated=1)
-            refreshed = replace(
-                entry,
+        ttl = self.settings.default_ttl if options.ttl is None else options.ttl
+        if raw.status == 304 and conditional and entry is not None:
+            confirmed = decision.action is Action.CONFIRM
+            self.stats.add(
+                upstream_requests=1, misses=1, revalidated=1, confirmed=1 if confirmed else 0
+            )
+            refreshed = entry.replace(
                 stored_at=now,
-                ttl=entry.ttl if options.ttl is None else options.ttl,
+                ttl=ttl,
                 headers=_merge_headers(entry.headers, raw.headers),
+                access={**entry.access, who: now},
             )
             notice = self._write(refreshed)
-            return ApiResponse.from_entry(refreshed, "revalidated", notice)
-        if is_upstream_failure(raw.status) and stale_usable(entry, now, options) and entry:
+            return ApiResponse.from_entry(
+                refreshed, "confirmed" if confirmed else "revalidated", notice
+            )
+        if is_upstream_failure(raw.status) and stale_usable(entry, now, options, who, sharing):
+            assert entry is not None
             self.stats.add(upstream_requests=1, stale_served=1)
             reason = f"GitHub answered HTTP {raw.status}"
             return ApiResponse.from_entry(entry, "stale", stale_notice(entry, now, reason))
-        self.stats.add(upstream_requests=1, misses=1)
-        response = ApiResponse.from_raw(raw, "upstream", key)
-        keep = storable_ttl(
-            raw.status,
-            self.settings.default_ttl if options.ttl is None else options.ttl,
-            self.settings.negative_ttl,
+        mismatch = (
+            decision.action is Action.CONFIRM and entry is not None and raw.body == entry.body
         )
-        if keep is not None and raw.status != 304:
-            fresh = Entry(
-                key=key,
-                scope=request.scope,
-                method=request.method,
-                url=url,
-                stored_at=now,
-                ttl=keep,
-                status=raw.status,
-                headers=raw.headers,
-                body=raw.body,
-                reason=raw.reason,
-                http_version=raw.http_version,
-            )
-            response.notice = self._write(fresh)
-            if response.notice is None and fresh.is_shared and 200 <= fresh.status < 300:
-                self._announce(fresh)
+        self.stats.add(upstream_requests=1, misses=1, etag_mismatch=1 if mismatch else 0)
+        response = ApiResponse.from_raw(raw, "upstream", request.key)
+        negative = raw.status in NEGATIVE_STATUSES or (
+            request.is_graphql and is_graphql_error(raw.body)
+        )
+        keep = storable_ttl(raw.status, ttl, self.settings.negative_ttl)
+        if negative and 200 <= raw.status < 300:
+            keep = min(ttl, self.settings.negative_ttl)
+        if keep is None or until is not None:
+            return response
+        target = own if negative else request
+        fresh = Entry(
+            key=target.key,
+            scope=target.scope,
+            method=request.method,
+            url=url,
+            stored_at=now,
+            ttl=keep,
+            status=raw.status,
+            headers=raw.headers,
+            body=raw.body,
+            reason=raw.reason,
+            http_version=raw.http_version,
+            access={who: now},
+        )
+        response.notice = self._write(fresh)
+        if negative:
+            self._forget_access(entry, who)
+        elif own is not request:
+            self.store.delete(own.key)  # a success replaces the caller's negative answer
+        if response.notice is None and fresh.is_shared and 200 <= fresh.status < 300:
+            self._announce(fresh)
         return response
 
+    def _forget_access(self, entry: Entry | None, who: str) -> None:
+        """GitHub just refused ``who`` this resource: its earlier confirmation is void."""
+        if entry is not None and who in entry.access:
+            access = {k: v for k, v in entry.access.items() if k != who}
+            self._write(entry.replace(access=access))
+
     def _stale_or_raise(
-        self, entry: Entry | None, now: float, options: Options, problem: str
+        self, entry: Entry | None, now: float, options: Options, problem: str, who: str
     ) -> ApiResponse:
-        if entry is not None and stale_usable(entry, now, options):
+        if entry is not None and stale_usable(entry, now, options, who, self.settings.sharing):
             self.stats.add(stale_served=1)
             return ApiResponse.from_entry(entry, "stale", stale_notice(entry, now, problem))
         raise UpstreamUnavailable(problem)
@@ -325,52 +339,32 @@ class CachingClient:
         return removed
 
     def _plugin_manager(self) -> Any:
-        if not self.settings.enable_p2p:
-            return None
         from ghcache.core.plugins import load_plugins
 
         return load_plugins()
 
-    def _ask_peers(self, key: str, now: float, options: Options) -> ApiResponse | None:
-        pm = self._plugin_manager()
-        if pm is None:
-            return None
+    def _ask_peers(self, key: str, held: Entry | None) -> Entry | None:
+        """A copy newer than ``held`` that a plugin (the p2p daemon) verified and stored."""
         try:
-            found = pm.hook.lookup_entry(key=key, cache_dir=self.settings.cache_dir)
+            found = self._plugin_manager().hook.lookup_entry(
+                key=key, settings=self.settings, newer_than=held.stored_at if held else 0.0
+            )
         except Exception:  # a broken plugin must not break a request
             return None
-        if not isinstance(found, Entry):
+        if not found:
             return None
-        try:
-            # Take only what the verified body supports: ``data`` is re-derived from it.
-            found = Entry.from_bytes(found.to_bytes(), trust_data=False)
-        except CorruptEntry:
+        entry = self.store.read(key)  # the plugin stored it; the store checks it once more
+        if entry is None or not (entry.is_shared and 200 <= entry.status < 300):
             return None
-        if not _acceptable_from_peer(found, key, now, options):
+        if held is not None and entry.stored_at <= held.stored_at:
             return None
-        self._write(found)
-        self.stats.add(peer_hits=1)
-        return ApiResponse.from_entry(found, "peer")
+        return entry
 
     def _announce(self, entry: Entry) -> None:
-        pm = self._plugin_manager()
-        if pm is None:
-            return
         try:
-            pm.hook.entry_stored(entry=entry, cache_dir=self.settings.cache_dir)
+            self._plugin_manager().hook.entry_stored(entry=entry, settings=self.settings)
         except Exception:
             return
-
-
-def _acceptable_from_peer(entry: Entry, key: str, now: float, options: Options) -> bool:
-    return (
-        entry.key == key
-        and cid_for_bytes(entry.body) == entry.body_cid
-        and entry.is_shared
-        and 200 <= entry.status < 300
-        and entry.stored_at <= now + 60
-        and is_fresh(entry, now, options.ttl)
-    )
 
 
 def _merge_headers(

@@ -22,23 +22,25 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ghcache.core.cid import cid_for_bytes
+from ghcache.core.kernel import serving
+from ghcache.core.kernel.entries import (
+    DATA_MARKER,
+    FORMAT_VERSION,
+    NON_VERBATIM_TAIL,
+    CorruptEntry,
+    EntryFields,
+    check_record,
+    parse_entry,
+)
+from ghcache.core.kernel.identity import SHARED_SCOPE
+from ghcache.core.kernel.keys import cid_for_bytes
 
-FORMAT_VERSION = 2
-LEGACY_FORMAT_VERSION = 1
-SHARED_SCOPE = "shared"
-# Every format-2 file ends with DATA_MARKER + value + b"}"; JSON strings escape
-# their quotes, so the first occurrence of the marker is the structural one.
-DATA_MARKER = b',"data":'
-_NON_VERBATIM_TAIL = b"null}"
+__all__ = ["DATA_MARKER", "SHARED_SCOPE", "CorruptEntry", "Entry", "decode_json", "header_value"]
+
 _UTF8_BOM = b"\xef\xbb\xbf"
-
-
-class CorruptEntry(ValueError):
-    """The bytes are not a valid entry (truncated, wrong schema, body/CID mismatch)."""
 
 
 def header_value(headers: list[tuple[str, str]], name: str) -> str | None:
@@ -90,6 +92,9 @@ class Entry:
     reason: str = "OK"
     http_version: str = "HTTP/1.1"
     body_cid: str = ""
+    # identity fingerprint -> when GitHub last showed that identity this body
+    # (kernel.serving has the rule that reads it).
+    access: dict[str, float] = field(default_factory=dict)
     data: Any = field(default=_LazyData(), repr=False)
 
     def __post_init__(self) -> None:
@@ -117,10 +122,14 @@ class Entry:
         return self.scope == SHARED_SCOPE
 
     def age(self, now: float) -> float:
-        return max(0.0, now - self.stored_at)
+        return serving.age(self.stored_at, now)
 
     def is_fresh(self, now: float) -> bool:
-        return self.age(now) < self.ttl
+        return serving.is_fresh(self.stored_at, self.ttl, now)
+
+    def replace(self, **changes: Any) -> Entry:
+        """A copy with ``changes``; ``data`` re-derives from the body unless given."""
+        return replace(self, **changes)
 
     def header_dict(self) -> dict[str, Any]:
         """Every stored field except the body and ``data``, in file order."""
@@ -140,6 +149,7 @@ class Entry:
             "last_modified": self.last_modified,
             "link": self.link,
             "content_type": self.content_type,
+            "access": self.access,
             "body_cid": self.body_cid,
             "body_length": len(self.body),
         }
@@ -156,7 +166,7 @@ class Entry:
         verbatim = _verbatim_json(self.body)
         if verbatim is None:
             record.update(_body_field(self.body))
-            tail = _NON_VERBATIM_TAIL
+            tail = NON_VERBATIM_TAIL
         else:
             if self.__dict__.get("_data", _PENDING) is _PENDING:
                 self.__dict__["_data"] = verbatim[0]  # decoded anyway: keep it
@@ -169,105 +179,33 @@ class Entry:
         return head[:-1] + DATA_MARKER + tail
 
     @classmethod
-    def from_dict(cls, record: Any, *, trust_data: bool = True) -> Entry:
-        """Rebuild an entry from a decoded record holding ``body`` or ``body_b64``.
-
-        That is a format 1 file or :meth:`to_dict`'s output.  ``data`` is always
-        re-derived from the verified body, whatever the record says, so
-        ``trust_data`` (kept for callers) no longer changes anything.
-        """
-        try:
-            if record.get("format") not in (FORMAT_VERSION, LEGACY_FORMAT_VERSION):
-                raise CorruptEntry(f"unknown entry format {record.get('format')!r}")
-            body = _body_from_field(record)
-        except CorruptEntry:
-            raise
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise CorruptEntry(f"malformed entry: {type(exc).__name__}") from None
-        return _build(cls, record, body, check_length="body_length" in record)
+    def from_dict(cls, record: Any) -> Entry:
+        """Rebuild an entry from a decoded record holding ``body`` or ``body_b64``
+        (a format 1 file or :meth:`to_dict`'s output); ``data`` re-derives from the body."""
+        return cls.from_fields(check_record(record))
 
     @classmethod
-    def from_bytes(cls, raw: bytes, *, trust_data: bool = True) -> Entry:
-        """Parse and verify an entry file (schema, body length, body CID).
-
-        Only the header is parsed; a verbatim JSON body is sliced off the end
-        and decoded when ``.data`` is first read.  ``trust_data`` is kept for
-        callers: ``data`` always derives from the verified body now.
-        """
-        split = raw.find(DATA_MARKER)
-        if split < 0:  # not laid out by our writer, e.g. to_dict()'s output re-serialized
-            return cls._from_whole_record(raw)
-        try:
-            header = json.loads(raw[:split] + b"}")
-        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
-            raise CorruptEntry("not JSON") from None
-        if not isinstance(header, dict):
-            raise CorruptEntry("not an entry: not a JSON object")
-        if header.get("format") == LEGACY_FORMAT_VERSION:
-            return cls._from_whole_record(raw)
-        if header.get("format") != FORMAT_VERSION:
-            raise CorruptEntry(f"unknown entry format {header.get('format')!r}")
-        value_start = split + len(DATA_MARKER)
-        try:
-            if "body" in header or "body_b64" in header:
-                if raw[value_start:] != _NON_VERBATIM_TAIL:
-                    raise CorruptEntry("data is not null after a body field")
-                body = _body_from_field(header)
-            else:
-                if raw[-1:] != b"}":
-                    raise CorruptEntry("data is not the last member")
-                body = raw[value_start:-1]
-        except CorruptEntry:
-            raise
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CorruptEntry(f"malformed entry: {type(exc).__name__}") from None
-        return _build(cls, header, body, check_length=True)
+    def from_bytes(cls, raw: bytes) -> Entry:
+        """Parse and verify an entry file (schema, body length, body CID)."""
+        return cls.from_fields(parse_entry(raw))
 
     @classmethod
-    def _from_whole_record(cls, raw: bytes) -> Entry:
-        """A format 1 file, or any JSON record with ``body``/``body_b64``: parse it all."""
-        try:
-            record = json.loads(raw)
-        except (ValueError, RecursionError):
-            raise CorruptEntry("not JSON") from None
-        return cls.from_dict(record)
-
-
-def _build(cls: type[Entry], record: Any, body: bytes, *, check_length: bool) -> Entry:
-    """Check ``record``'s fields and the body against its length and CID; the entry."""
-    try:
-        body_cid = record["body_cid"]
-        if not isinstance(body_cid, str) or cid_for_bytes(body) != body_cid:
-            raise CorruptEntry("body does not match its CID")
-        if check_length:
-            length = record["body_length"]
-            if type(length) is not int or length != len(body):
-                raise CorruptEntry("body does not match its length")
-        headers = [(str(k), str(v)) for k, v in record["headers"]]
-        stored_at = float(record["stored_at"])
-        ttl = float(record["ttl"])
-        status = int(record["status"])
-        entry = cls(
-            key=_text(record["key"]),
-            scope=_text(record["scope"]),
-            method=_text(record["method"]),
-            url=_text(record["url"]),
-            stored_at=stored_at,
-            ttl=ttl,
-            status=status,
-            headers=headers,
-            body=body,
-            reason=_text(record.get("reason", "")),
-            http_version=_text(record.get("http_version", "HTTP/1.1")),
-            body_cid=body_cid,
+    def from_fields(cls, fields: EntryFields) -> Entry:
+        return cls(
+            key=fields.key,
+            scope=fields.scope,
+            method=fields.method,
+            url=fields.url,
+            stored_at=fields.stored_at,
+            ttl=fields.ttl,
+            status=fields.status,
+            headers=fields.headers,
+            body=fields.body,
+            reason=fields.reason,
+            http_version=fields.http_version,
+            body_cid=fields.body_cid,
+            access=fields.access,
         )
-    except CorruptEntry:
-        raise
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise CorruptEntry(f"malformed entry: {type(exc).__name__}") from None
-    if stored_at != stored_at or ttl != ttl or ttl < 0:  # NaN or negative
-        raise CorruptEntry("malformed entry: bad stored_at/ttl")
-    return entry
 
 
 def _body_field(body: bytes) -> dict[str, str]:
@@ -275,18 +213,6 @@ def _body_field(body: bytes) -> dict[str, str]:
         return {"body": body.decode("utf-8")}
     except UnicodeDecodeError:
         return {"body_b64": base64.b64encode(body).decode("ascii")}
-
-
-def _body_from_field(record: Any) -> bytes:
-    if "body" in record:
-        return str(record["body"]).encode("utf-8")
-    return base64.b64decode(record["body_b64"], validate=True)
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise CorruptEntry("malformed entry: expected a string")
-    return value
 
 
 def _refuse_constant(name: str) -> Any:

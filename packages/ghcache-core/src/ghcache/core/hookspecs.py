@@ -1,38 +1,39 @@
-"""Every way ghcache can be extended, one hook each (project name ``ghcache``).
+"""Every way ghcache-core can be extended, one hook each (project name ``ghcache``).
 
 Plugins are found through the ``ghcache`` entry-point group.  A plugin module
 must keep heavy imports (libp2p, trio, cryptography) inside the functions that
-need them: loading plugins imports the module.
+need them: loading plugins imports the module.  Each hook gets core's
+:class:`~ghcache.core.config.Settings` (as datasette's hooks get ``datasette``):
+a plugin reads its own variables from ``settings.env`` and decides by itself
+whether it is enabled.  Higher layers add their own hookspecs (ghcache-cli adds
+``register_commands``) with ``pm.add_hookspecs``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
+    from ghcache.core.config import Settings
     from ghcache.core.entry import Entry
 
 hookspec = pluggy.HookspecMarker("ghcache")
 hookimpl = pluggy.HookimplMarker("ghcache")
 
 
-@hookspec
-def register_commands(cli: Any) -> None:
-    """Add click commands or groups to the ``ghcache`` command group ``cli``."""
-
-
 @hookspec(firstresult=True)
-def lookup_entry(key: str, cache_dir: Path) -> Entry | None:
-    """On a local miss of a shared-scope ``key``, find the entry elsewhere (e.g. peers).
+def lookup_entry(key: str, settings: Settings, newer_than: float) -> bool | None:
+    """On a local miss of shared-scope ``key``, find a copy stored after ``newer_than``
+    (epoch seconds; 0 when nothing is held) elsewhere, e.g. at peers.
 
-    The first non-None answer wins.  The caller verifies the answer (key, scope,
-    body CID) before storing it, and counts it as a peer hit.
+    The plugin verifies what it finds and writes it to the store in
+    ``settings.cache_dir`` itself (one owner per datum), then answers True;
+    core reads it from there once, through the store.  The first answer wins.
     """
 
 
 @hookspec
-def entry_stored(entry: Entry, cache_dir: Path) -> None:
-    """``entry`` was written to the local store in ``cache_dir`` (e.g. announce it to peers)."""
+def entry_stored(entry: Entry, settings: Settings) -> None:
+    """``entry`` was written to the local store (e.g. announce it to peers)."""

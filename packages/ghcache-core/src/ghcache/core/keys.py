@@ -1,7 +1,7 @@
 """A request's canonical form and its cache key (a CIDv1 string).
 
-The canonical form is a JSON array, so no two different requests can encode
-to the same bytes (``("a:b",)`` never equals ``("a", "b")``).
+The bytes and the key come from :mod:`ghcache.core.kernel.keys`, which the
+CLI's hit path uses too; this module normalises the parts first.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from ghcache.core.cid import cid_for_bytes
-from ghcache.core.entry import SHARED_SCOPE
+from ghcache.core.kernel import keys as kernel_keys
+from ghcache.core.kernel.identity import SHARED_SCOPE
 
-KEY_SCHEMA = "ghcache-key-v1"
+KEY_SCHEMA = kernel_keys.KEY_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -30,26 +30,20 @@ class CacheRequest:
     scope: str = SHARED_SCOPE
 
     def canonical(self) -> bytes:
-        parts = [
-            KEY_SCHEMA,
+        return kernel_keys.canonical_bytes(
             self.base_url,
             self.method,
             self.path,
-            [list(pair) for pair in self.query],
+            self.query,
             self.accept,
             self.api_version,
             self.body,
             self.scope,
-        ]
-        text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
-        # surrogatepass: text decoded from non-UTF-8 bytes (argv, a Latin-1 body) holds
-        # lone surrogates; strict UTF-8 cannot encode them.  Still injective, and the
-        # same bytes as plain UTF-8 for every other string.
-        return text.encode("utf-8", "surrogatepass")
+        )
 
     @property
     def key(self) -> str:
-        return cid_for_bytes(self.canonical())
+        return kernel_keys.cid_for_bytes(self.canonical())
 
     @property
     def url(self) -> str:
@@ -57,6 +51,22 @@ class CacheRequest:
         if self.query:
             url += "?" + urlencode(self.query)
         return url
+
+    @property
+    def is_graphql(self) -> bool:
+        return self.method == "POST" and self.path == "graphql"
+
+    def with_scope(self, scope: str) -> CacheRequest:
+        return CacheRequest(
+            self.base_url,
+            self.method,
+            self.path,
+            self.query,
+            self.accept,
+            self.api_version,
+            self.body,
+            scope,
+        )
 
 
 def make_request(
@@ -71,19 +81,14 @@ def make_request(
     scope: str = SHARED_SCOPE,
 ) -> CacheRequest:
     """Normalise the parts of a request into its canonical :class:`CacheRequest`."""
-    if not base_url.endswith("/"):
-        base_url += "/"
-    scheme, sep, rest = base_url.partition("://")
-    host, slash, tail = rest.partition("/")
-    base_url = f"{scheme.lower()}{sep}{host.lower()}{slash}{tail}"
     if isinstance(body, bytes):
         body = body.decode("utf-8", "surrogateescape")
     if body:
         body = canonical_json_text(body)
     return CacheRequest(
-        base_url=base_url,
+        base_url=kernel_keys.normalize_base(base_url),
         method=method.upper(),
-        path=path.lstrip("/"),
+        path=kernel_keys.normalize_path(path),
         query=tuple(sorted((str(k), str(v)) for k, v in query)),
         accept=(accept or "").strip(),
         api_version=(api_version or "").strip(),

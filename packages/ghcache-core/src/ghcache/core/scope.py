@@ -1,63 +1,51 @@
 """Which responses depend on who asks, and the request that keys a call.
 
-Identity-scoped responses are keyed to a fingerprint of the token (never the
-token itself) and never leave the machine; everything else is shared.
-Standard library only: the CLI's hit path uses :func:`build_request`.
+The identity table and fingerprint are :mod:`ghcache.core.kernel.identity`.
+Identity-scoped responses are keyed to a fingerprint of the token and never
+leave the machine; everything else is shared, served to other identities only
+as :mod:`ghcache.core.kernel.serving` allows.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 from urllib.parse import parse_qsl, urlsplit
 
-from ghcache.core.entry import SHARED_SCOPE
 from ghcache.core.hosts import ApiHost
+from ghcache.core.kernel.identity import (
+    IDENTITY_PREFIX,
+    IDENTITY_SCOPED_PATHS,
+    SHARED_SCOPE,
+    identity_fingerprint,
+    identity_scope,
+    is_identity_path,
+)
+from ghcache.core.kernel.keys import normalize_path
 from ghcache.core.keys import CacheRequest, make_request
 
-# REST paths whose answer depends on the token: (pattern, why).  A pattern
-# ending in "/" matches the path and everything below it.
-IDENTITY_SCOPED_PATHS: tuple[tuple[str, str], ...] = (
-    ("user", "the authenticated user"),
-    ("user/", "the authenticated user's resources (repos, orgs, emails, keys, ...)"),
-    ("notifications", "the user's notifications"),
-    ("notifications/", "the user's notification threads"),
-    ("issues", "issues assigned to the authenticated user"),
-    ("rate_limit", "the token's own rate limit"),
-    ("installation/", "the installation token's repositories"),
-    ("app", "the authenticated GitHub App"),
-    ("app/", "the authenticated GitHub App's resources"),
-)
-# GraphQL queries that mention the viewer answer for the token's user.
-_GRAPHQL_VIEWER = re.compile(r"\bviewer\b")
-_GRAPHQL_OPERATION = re.compile(r"^\s*(?:#[^\n]*\n\s*)*(\w+)?")
+__all__ = [
+    "IDENTITY_PREFIX",
+    "IDENTITY_SCOPED_PATHS",
+    "build_request",
+    "graphql_operation",
+    "identity_fingerprint",
+    "is_identity_path",
+    "split_url",
+]
 
-IDENTITY_PREFIX = "identity:"
-_FINGERPRINT_LABEL = b"ghcache/identity/v1"
-
-
-def identity_fingerprint(token: str | None) -> str:
-    """A one-way, stable name for the token's identity (never the token)."""
-    if not token:
-        return "anonymous"
-    digest = hmac.new(_FINGERPRINT_LABEL, token.encode("utf-8"), hashlib.sha256)
-    return digest.hexdigest()[:32]
-
-
-def is_identity_path(path: str) -> bool:
-    path = path.strip("/")
-    for pattern, _ in IDENTITY_SCOPED_PATHS:
-        if pattern.endswith("/") and (path + "/").startswith(pattern):
-            return True
-        if path == pattern:
-            return True
-    return False
+# A GraphQL field whose value depends on who asks: ``viewer`` and every ``viewer…`` field.
+_VIEWER_FIELD = re.compile(r"\bviewer\w*")
+# Operation keywords at the start of a definition; anonymous ``{ ... }`` is a query.
+_DEFINITION = re.compile(r"(?:^|})\s*(query|mutation|subscription|fragment)\b")
+_COMMENT = re.compile(r"#[^\n]*")
+_STRING = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"')
 
 
 def graphql_operation(body: str) -> str | None:
-    """'query', 'mutation' or 'subscription' for a GraphQL JSON body; None if unreadable."""
+    """'query' when a GraphQL JSON body holds only queries (and fragments); 'mutation' or
+    'subscription' when any definition is one, whatever ``operationName`` selects;
+    None if unreadable."""
     try:
         payload = json.loads(body)
         query = payload["query"]
@@ -65,11 +53,23 @@ def graphql_operation(body: str) -> str | None:
         return None
     if not isinstance(query, str):
         return None
-    match = _GRAPHQL_OPERATION.match(query)
-    word = match.group(1) if match else None
-    if word is None:
-        return "query" if query.lstrip().startswith("{") else None
-    return word if word in ("query", "mutation", "subscription") else None
+    text = _COMMENT.sub(" ", _STRING.sub('""', query))
+    if not text.strip():
+        return None
+    kinds = set(_DEFINITION.findall(text))
+    if "mutation" in kinds:
+        return "mutation"
+    if "subscription" in kinds:
+        return "subscription"
+    stripped = text.lstrip()
+    if kinds <= {"query", "fragment"} and (stripped.startswith("{") or "query" in kinds):
+        return "query"
+    return None
+
+
+def is_viewer_dependent(body: str) -> bool:
+    """Whether a GraphQL query asks for ``viewer`` or any ``viewer…`` field."""
+    return bool(_VIEWER_FIELD.search(body))
 
 
 def build_request(
@@ -81,10 +81,14 @@ def build_request(
     api_version: str | None = None,
     body: bytes | None = None,
     token: str | None = None,
+    sharing: str = "verified",
 ) -> CacheRequest | None:
     """The cache request for an API call, or None when the call is not cacheable.
 
     Cacheable: GET and HEAD, and POSTs to the GraphQL endpoint that are queries.
+    GraphQL has no conditional requests, so in ``verified`` (and ``off``) mode its
+    answers are per identity; in ``team`` mode a query is shared unless a field of
+    it depends on the viewer.
     """
     method = method.upper()
     base, path, query = split_url(url, host)
@@ -93,12 +97,12 @@ def build_request(
     if is_graphql and method == "POST":
         if graphql_operation(text) != "query":
             return None
-        identity = bool(_GRAPHQL_VIEWER.search(text))
+        identity = sharing != "team" or is_viewer_dependent(text)
     elif method in ("GET", "HEAD") and not text:
         identity = is_identity_path(path)
     else:
         return None
-    scope = IDENTITY_PREFIX + identity_fingerprint(token) if identity else SHARED_SCOPE
+    scope = identity_scope(token) if identity else SHARED_SCOPE
     return make_request(
         base,
         method,
@@ -112,9 +116,9 @@ def build_request(
 
 
 def split_url(url: str, host: ApiHost) -> tuple[str, str, list[tuple[str, str]]]:
-    """(base URL, path below it, query pairs) for a full API URL."""
+    """(base URL, normalised path below it, query pairs) for a full API URL."""
     parts = urlsplit(url)
-    full_path = parts.path
+    full_path = "/" + normalize_path(parts.path)
     origin = f"{parts.scheme}://{parts.netloc}"
     for base in (host.rest_url, host.graphql_url.rsplit("/", 1)[0] + "/"):
         base_parts = urlsplit(base)

@@ -15,12 +15,20 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from ghcache.core.entry import CorruptEntry, Entry
+from ghcache.core.entry import Entry
+from ghcache.core.kernel.entries import (
+    ENTRY_PREFIX,
+    ENTRY_SUFFIX,
+    CorruptEntry,
+    is_safe_key,
+    read_entry_file,
+)
+from ghcache.core.kernel.settings import INT_SETTINGS
 from ghcache.core.stats import Stats
 
-ENTRY_PREFIX = "gh_api_"
-ENTRY_SUFFIX = ".json"
-DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+__all__ = ["ENTRY_PREFIX", "ENTRY_SUFFIX", "CacheDirError", "DiskStore", "ensure_cache_dir"]
+
+DEFAULT_MAX_BYTES = int(INT_SETTINGS["CACHE_MAX_BYTES"][0])
 EVICT_TO_FRACTION = 0.9
 
 
@@ -45,35 +53,12 @@ def ensure_cache_dir(directory: Path) -> Path:
     return directory
 
 
-# Reads must not move access times by themselves (relatime would on a first read):
-# atime is the LRU order, and only hits set it, explicitly.
-_NOATIME = getattr(os, "O_NOATIME", 0)
-
-
-def _open_without_atime(path: str) -> int:
-    try:
-        return os.open(path, os.O_RDONLY | _NOATIME)
-    except PermissionError:  # O_NOATIME needs us to own the file
-        return os.open(path, os.O_RDONLY)
-
-
-def _read_all(fd: int, size_hint: int) -> bytes:
-    chunks = [os.read(fd, size_hint + 1)]
-    while chunks[-1]:
-        chunks.append(os.read(fd, 1 << 20))
-    return b"".join(chunks)
-
-
-def is_safe_key(key: str) -> bool:
-    """Whether ``key`` can name a file in the store (keys may come from peers)."""
-    return bool(key) and key.isascii() and key.isprintable() and "/" not in key
-
-
 class DiskStore:
     def __init__(self, directory: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.directory = Path(directory)
         self.max_bytes = max_bytes
         self.stats = Stats(self.directory)
+        self._directory = os.fspath(self.directory)
 
     def path_for(self, key: str) -> Path:
         return self.directory / f"{ENTRY_PREFIX}{key}{ENTRY_SUFFIX}"
@@ -84,32 +69,12 @@ class DiskStore:
         ``touch`` marks the entry as just used for LRU eviction; scans over the
         whole store (``entries``, ``prune``) pass False so they keep the order.
         """
-        if not is_safe_key(key):
-            return None
-        path = self.path_for(key)
         try:
-            fd = _open_without_atime(os.fspath(path))
-        except OSError:
+            fields = read_entry_file(self._directory, key, touch=touch)
+        except CorruptEntry:
+            self._drop_corrupt(self.path_for(key))
             return None
-        try:
-            info = os.fstat(fd)
-            raw = _read_all(fd, info.st_size)
-            try:
-                entry = Entry.from_bytes(raw)
-                if entry.key != key:
-                    raise CorruptEntry("entry stored under another key")
-            except CorruptEntry:
-                self._drop_corrupt(path)
-                return None
-            if touch:
-                with contextlib.suppress(OSError):
-                    # Access time drives LRU eviction; noatime/relatime mounts would not set it.
-                    os.utime(fd, ns=(time.time_ns(), info.st_mtime_ns))
-        except OSError:
-            return None  # e.g. a directory where an entry should be
-        finally:
-            os.close(fd)
-        return entry
+        return None if fields is None else Entry.from_fields(fields)
 
     def write(self, entry: Entry) -> None:
         """Store ``entry`` atomically, then evict if the store is over budget."""

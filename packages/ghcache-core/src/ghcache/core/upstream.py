@@ -50,16 +50,10 @@ class Upstream:
             transport=transport,
         )
 
-    def send(
-        self,
-        method: str,
-        url: str,
-        headers: list[tuple[str, str]],
-        body: bytes | None,
-        *,
-        authorize: bool = True,
-    ) -> RawResponse:
-        """One request; the token is attached only when ``authorize`` (the URL is the API's)."""
+    def request_headers(
+        self, headers: list[tuple[str, str]], body: bytes | None, *, authorize: bool = True
+    ) -> list[tuple[str, str]]:
+        """The headers :meth:`send` puts on the wire (the caller computes validators from them)."""
         names = {name.lower() for name, _ in headers}
         final = list(headers)
         if "accept" not in names:
@@ -70,6 +64,19 @@ class Upstream:
             final.append(("Authorization", f"token {self._token}"))
         if body is not None and "content-type" not in names:
             final.append(("Content-Type", "application/json; charset=utf-8"))
+        return final
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: bytes | None,
+        *,
+        authorize: bool = True,
+    ) -> RawResponse:
+        """One request; the token is attached only when ``authorize`` (the URL is the API's)."""
+        final = self.request_headers(headers, body, authorize=authorize)
         try:
             response = self._client.request(method, url, headers=final, content=body)
         except httpx.TimeoutException:

@@ -1,0 +1,22 @@
+"""The hooks ghcache-cli adds to core's (project name ``ghcache``), with ``pm.add_hookspecs``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from ghcache.core.hookspecs import hookspec
+
+if TYPE_CHECKING:
+    import click
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add click commands or groups to the ``ghcache`` command group ``cli``."""
+
+
+@hookspec
+def config_rows(env: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """Rows ``(variable, effective value, "env" or "default")`` for ``ghcache config``:
+    the settings a plugin owns (core's own rows are shown first)."""

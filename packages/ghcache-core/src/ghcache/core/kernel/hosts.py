@@ -1,0 +1,55 @@
+"""Which API a call goes to and which token it carries, resolved as gh does."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+DEFAULT_HOSTNAME = "github.com"
+LOCAL_HOSTNAME = "github.localhost"
+
+
+def api_urls(hostname: str | None, env: Mapping[str, str]) -> tuple[str, str, str]:
+    """(host name, REST base URL, GraphQL URL): ``--hostname``, else ``GH_HOST``, else
+    github.com; ``GITHUB_API_URL`` (and ``GITHUB_GRAPHQL_URL``) override the URLs
+    when no ``--hostname`` is given."""
+    host = (hostname or env.get("GH_HOST") or DEFAULT_HOSTNAME).strip().lower()
+    if host.startswith(("https://", "http://")):
+        host = host.split("://", 1)[1]
+    host = host.rstrip("/")
+    if host == DEFAULT_HOSTNAME:
+        rest, graphql = "https://api.github.com/", "https://api.github.com/graphql"
+    elif host == LOCAL_HOSTNAME:
+        rest, graphql = "http://api.github.localhost/", "http://api.github.localhost/graphql"
+    else:
+        rest, graphql = f"https://{host}/api/v3/", f"https://{host}/api/graphql"
+    override = env.get("GITHUB_API_URL", "").strip()
+    if override and hostname is None:
+        rest = override if override.endswith("/") else override + "/"
+        graphql = env.get("GITHUB_GRAPHQL_URL", "").strip() or graphql_beside(rest)
+    return host, rest, graphql
+
+
+def graphql_beside(rest: str) -> str:
+    if rest.endswith("/api/v3/"):
+        return rest[: -len("v3/")] + "graphql"
+    return rest + "graphql"
+
+
+def is_enterprise(host: str) -> bool:
+    return host not in (DEFAULT_HOSTNAME, LOCAL_HOSTNAME)
+
+
+def token_from_env(host: str, env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(token, name of the variable it came from), without running anything."""
+    names = (
+        ("GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN")
+        if is_enterprise(host)
+        else ("GH_TOKEN", "GITHUB_TOKEN")
+    )
+    for name in names:
+        value = env.get(name, "").strip()
+        if value:
+            return value, name
+    return None, None
