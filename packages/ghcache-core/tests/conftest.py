@@ -47,7 +47,8 @@ def fake_api() -> Iterator[FakeApi]:
             with api.lock:
                 api.requests.append(("GET", path, dict(self.headers.items())))
             etag = api.etag_for(path)
-            if self.headers.get("If-None-Match") == etag:
+            sent = [tag.strip() for tag in self.headers.get("If-None-Match", "").split(",")]
+            if etag in sent:
                 self.send_response(304)
                 self.send_header("ETag", etag)
                 self.send_header("Content-Length", "0")

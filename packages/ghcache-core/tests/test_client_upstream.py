@@ -189,6 +189,9 @@ def test_identities_never_cross_but_shared_resources_do(hub: FakeHub, tmp_path: 
     who = bob.request("GET", hub.url + "user")
     assert who.source == "upstream" and json.loads(who.body)["login"] == "bob"
     alice.request("GET", hub.url + "repos/octo/hello")
+    # alice's copy reaches bob through one free conditional request under bob's token
+    assert bob.request("GET", hub.url + "repos/octo/hello").source == "confirmed"
+    assert hub.counted(BOB) == 1  # only /user was charged
     before = hub.upstream_count()
     assert bob.request("GET", hub.url + "repos/octo/hello").source == "cache"
     assert hub.upstream_count() == before

@@ -13,26 +13,34 @@ import pytest
 
 from ghcache.core import plugins
 from ghcache.core.client import CachingClient
+from ghcache.core.config import Settings
 from ghcache.core.entry import Entry
 from ghcache.core.hookspecs import hookimpl
 
 
 class RecordingPeer:
-    """A plugin that remembers every call and answers lookups from ``answers``."""
+    """A plugin that remembers every call and answers lookups from ``answers``, storing
+    what it found in the local store itself (as the p2p daemon does), unchecked."""
 
     def __init__(self) -> None:
-        self.lookups: list[tuple[str, Path]] = []
+        self.lookups: list[tuple[str, Path, float]] = []
         self.stored: list[tuple[Entry, Path]] = []
-        self.answers: dict[str, Entry] = {}
+        self.answers: dict[str, Any] = {}
 
     @hookimpl
-    def lookup_entry(self, key: str, cache_dir: Path) -> Entry | None:
-        self.lookups.append((key, cache_dir))
-        return self.answers.get(key)
+    def lookup_entry(self, key: str, settings: Settings, newer_than: float) -> bool | None:
+        self.lookups.append((key, settings.cache_dir, newer_than))
+        found = self.answers.get(key)
+        if not isinstance(found, Entry):
+            return None
+        settings.cache_dir.mkdir(parents=True, exist_ok=True)
+        path = settings.cache_dir / f"gh_api_{key}.json"
+        path.write_bytes(found.to_bytes())
+        return True
 
     @hookimpl
-    def entry_stored(self, entry: Entry, cache_dir: Path) -> None:
-        self.stored.append((entry, cache_dir))
+    def entry_stored(self, entry: Entry, settings: Settings) -> None:
+        self.stored.append((entry, settings.cache_dir))
 
 
 @pytest.fixture
@@ -49,7 +57,8 @@ def peer(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingPeer]:
 
 @pytest.fixture
 def client(make_client: Callable[..., CachingClient]) -> CachingClient:
-    return make_client(CACHE_ENABLE_P2P="true")
+    # team mode: a teammate's entry is served as it is (verified mode confirms it first)
+    return make_client(CACHE_SHARING="team")
 
 
 def peer_entry(client: CachingClient, path: str, body: bytes, **changes: Any) -> Entry:
@@ -77,7 +86,7 @@ def test_miss_asks_peers_then_upstream_then_announces(
     response = client.request("GET", url)
     assert response.source == "upstream"
     assert fake_api.count("/repos/o/r") == 1
-    assert peer.lookups == [(response.key, client.settings.cache_dir)]
+    assert peer.lookups == [(response.key, client.settings.cache_dir, 0.0)]
     assert len(peer.stored) == 1
     stored, cache_dir = peer.stored[0]
     assert cache_dir == client.settings.cache_dir
@@ -143,11 +152,11 @@ def test_broken_plugin_does_not_break_requests(
 ) -> None:
     class Broken:
         @hookimpl
-        def lookup_entry(self, key: str, cache_dir: Path) -> Entry | None:
+        def lookup_entry(self, key: str, settings: Settings, newer_than: float) -> bool | None:
             raise RuntimeError("peer exploded")
 
         @hookimpl
-        def entry_stored(self, entry: Entry, cache_dir: Path) -> None:
+        def entry_stored(self, entry: Entry, settings: Settings) -> None:
             raise RuntimeError("announce exploded")
 
     broken = Broken()
@@ -172,12 +181,20 @@ def test_identity_scoped_requests_never_reach_plugins(
     assert peer.stored == []
 
 
-def test_p2p_disabled_means_no_hooks(
+def test_verified_mode_confirms_a_peer_entry_with_the_callers_own_etag(
     make_client: Callable[..., CachingClient], peer: RecordingPeer, fake_api: Any
 ) -> None:
-    client = make_client(CACHE_ENABLE_P2P="false")
-    client.request("GET", client.host.rest_url + "repos/o/r")
-    assert peer.lookups == [] and peer.stored == []
+    client = make_client()  # CACHE_SHARING defaults to verified
+    entry = peer_entry(client, "repos/o/peer", b'{"from": "peer"}')
+    peer.answers[entry.key] = entry
+    response = client.request("GET", entry.url)
+    # the tiny fake API does not follow GitHub's ETag rule: the candidate is not confirmed,
+    # and the caller gets the server's own answer, never the peer's body
+    assert response.source == "upstream"
+    assert response.body == fake_api.body_for("/repos/o/peer")
+    sent = fake_api.requests[-1][2]
+    assert sent["If-None-Match"].startswith('W/"')
+    assert "If-Modified-Since" not in sent  # another identity's validators are never sent
 
 
 def test_first_miss_in_a_fresh_cache_dir_is_counted(
@@ -200,7 +217,8 @@ def test_revalidation_uses_the_etag(
     assert (first.source, second.source) == ("upstream", "revalidated")
     assert second.body == first.body
     last_headers = fake_api.requests[-1][2]
-    assert last_headers.get("If-None-Match") == fake_api.etag_for("/repos/o/r")
+    sent = [tag.strip() for tag in last_headers.get("If-None-Match", "").split(",")]
+    assert fake_api.etag_for("/repos/o/r") in sent
     assert client.stats.read()["revalidated"] == 1
 
 
@@ -212,5 +230,6 @@ def test_peer_entry_data_is_derived_from_its_verified_body(
     entry = peer_entry(client, "repos/o/data", b'{"from": "peer"}', data={"forged": True})
     peer.answers[entry.key] = entry
     assert client.request("GET", entry.url).source == "peer"
-    cache = GitHubAPICache(cache_dir=client.settings.cache_dir, env=env_for(Path("unused")))
+    env = env_for(Path("unused"), CACHE_SHARING="team")
+    cache = GitHubAPICache(cache_dir=client.settings.cache_dir, env=env)
     assert cache.get("gh_api", "repos/o/data") == {"from": "peer"}

@@ -20,13 +20,12 @@ CALLS = []
 
 
 @hookimpl
-def register_commands(cli):
-    CALLS.append(("register_commands", cli))
-    cli.add_command("myplugin-command")
+def entry_stored(entry, settings):
+    CALLS.append(("entry_stored", entry))
 
 
 @hookimpl
-def lookup_entry(key, cache_dir):
+def lookup_entry(key, settings, newer_than):
     CALLS.append(("lookup_entry", key))
     return None
 """
@@ -35,23 +34,17 @@ PROBE = """
 import json
 from ghcache.core import plugins
 
-class Group:  # what register_commands needs of a click group (other plugins may be installed)
-    def __init__(self):
-        self.names = []
+from ghcache.core.config import Settings
 
-    def add_command(self, command, name=None):
-        self.names.append(name or getattr(command, "name", command))
-
-
+plugins.pm.set_blocked("p2p")  # installed plugins would be told about a fake entry too
 pm = plugins.load_plugins()
 assert plugins.load_plugins() is pm  # loaded once per process
-group = Group()
-pm.hook.register_commands(cli=group)
-answer = pm.hook.lookup_entry(key="bafkreiabc", cache_dir="/nowhere")
+settings = Settings.from_env({"CACHE_DIR": "/nowhere", "CACHE_ENABLE_P2P": "false"})
+pm.hook.entry_stored(entry="an-entry", settings=settings)
+answer = pm.hook.lookup_entry(key="bafkreiabc", settings=settings, newer_than=0.0)
 import myplugin
 print(json.dumps({
     "names": sorted(name for name, _ in pm.list_name_plugin()),
-    "cli": group.names,
     "calls": [call[0] for call in myplugin.CALLS],
     "answer": answer,
 }))
@@ -82,8 +75,7 @@ def test_entry_point_plugin_is_discovered_and_called(tmp_path: Path) -> None:
     make_distribution(tmp_path)
     result = run_probe(tmp_path)
     assert "myplugin" in result["names"]  # type: ignore[operator]
-    assert "myplugin-command" in result["cli"]  # type: ignore[operator]
-    assert result["calls"] == ["register_commands", "lookup_entry"]
+    assert result["calls"] == ["entry_stored", "lookup_entry"]
     assert result["answer"] is None
 
 
@@ -111,14 +103,9 @@ def test_fresh_manager_set_up_like_plugins_py(tmp_path: Path) -> None:
         pm = pluggy.PluginManager("ghcache")
         pm.add_hookspecs(hookspecs)
         assert pm.load_setuptools_entrypoints(plugins.ENTRY_POINT_GROUP, name="myplugin") == 1
-        added: list[str] = []
-
-        class Group:
-            def add_command(self, command: str) -> None:
-                added.append(command)
-
-        pm.hook.register_commands(cli=Group())
-        assert added == ["myplugin-command"]
+        pm.hook.entry_stored(entry="an-entry", settings=None)
+        module = sys.modules["myplugin"]
+        assert module.CALLS == [("entry_stored", "an-entry")]
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("myplugin", None)
@@ -127,6 +114,7 @@ def test_fresh_manager_set_up_like_plugins_py(tmp_path: Path) -> None:
 def test_hookspecs_are_the_documented_ones() -> None:
     pm = pluggy.PluginManager("ghcache")
     pm.add_hookspecs(hookspecs)
-    assert {"register_commands", "lookup_entry", "entry_stored"} <= set(vars(pm.hook))
+    assert {"lookup_entry", "entry_stored"} <= set(vars(pm.hook))
+    assert "register_commands" not in vars(pm.hook)  # the CLI adds its own hookspecs
     assert pm.hook.lookup_entry.spec is not None
     assert pm.hook.lookup_entry.spec.opts["firstresult"] is True

@@ -73,9 +73,11 @@ def test_graphql_queries_are_cached_mutations_are_not() -> None:
     viewer = b'{"query": "{ viewer { login } }"}'
     mutation = b'{"query": "mutation { addStar(input:{}) { clientMutationId } }"}'
     assert graphql_operation(mutation.decode()) == "mutation"
-    shared = build_request("POST", host.graphql_url, host, body=query, token="t")
+    shared = build_request("POST", host.graphql_url, host, body=query, token="t", sharing="team")
     assert shared is not None and shared.scope == "shared"
-    scoped = build_request("POST", host.graphql_url, host, body=viewer, token="t")
+    verified = build_request("POST", host.graphql_url, host, body=query, token="t")
+    assert verified is not None and verified.scope.startswith("identity:")
+    scoped = build_request("POST", host.graphql_url, host, body=viewer, token="t", sharing="team")
     assert scoped is not None and scoped.scope.startswith("identity:")
     assert build_request("POST", host.graphql_url, host, body=mutation, token="t") is None
     assert build_request("POST", host.rest_url + "repos/o/r/issues", host, body=b"{}") is None
@@ -118,34 +120,56 @@ def _entry(
     stored_at: float, ttl: float = 300, etag: str | None = '"x"', status: int = 200
 ) -> Entry:
     headers = [("ETag", etag)] if etag else []
-    return Entry("k", "shared", "GET", "u", stored_at, ttl, status, headers, b"{}")
+    entry = Entry("k", "shared", "GET", "u", stored_at, ttl, status, headers, b"{}")
+    return entry.replace(access={ME: stored_at})
+
+
+ME = "me"
+
+
+def decide(
+    entry: Entry | None, now: float, opts: Options, limited: float | None, **kw: str
+) -> Action:
+    identity = kw.get("identity", ME)
+    return before_request(
+        entry, now, opts, limited, identity=identity, sharing=kw.get("sharing", "verified")
+    ).action
 
 
 def test_policy_decisions() -> None:
     now = 10_000.0
     opts = Options()
-    assert before_request(None, now, opts, None).action is Action.FETCH
-    assert before_request(_entry(now - 10), now, opts, None).action is Action.SERVE_FRESH
-    assert (
-        before_request(_entry(now - 10), now, Options(refresh=True), None).action
-        is Action.REVALIDATE
+    assert decide(None, now, opts, None) is Action.FETCH
+    assert decide(_entry(now - 10), now, opts, None) is Action.SERVE_FRESH
+    assert decide(_entry(now - 10), now, Options(refresh=True), None) is Action.REVALIDATE
+    assert decide(_entry(now - 400), now, opts, None) is Action.REVALIDATE
+    # no stored ETag: the one the caller's request would get is computed from the body
+    assert decide(_entry(now - 400, etag=None), now, opts, None) is Action.REVALIDATE
+    assert decide(_entry(now - 400), now, Options(ttl=3600), None) is Action.SERVE_FRESH
+    limited = before_request(
+        _entry(now - 400), now, opts, now + 50, identity=ME, sharing="verified"
     )
-    assert before_request(_entry(now - 400), now, opts, None).action is Action.REVALIDATE
-    assert before_request(_entry(now - 400, etag=None), now, opts, None).action is Action.FETCH
-    assert (
-        before_request(_entry(now - 400), now, Options(ttl=3600), None).action is Action.SERVE_FRESH
-    )
-    limited = before_request(_entry(now - 400), now, opts, now + 50)
     assert limited.action is Action.SERVE_STALE and "rate limited" in limited.reason
-    assert before_request(None, now, opts, now + 50).action is Action.FAIL
+    assert decide(None, now, opts, now + 50) is Action.FAIL
     too_old = _entry(now - 300 - opts.max_stale - 1)
-    assert before_request(too_old, now, opts, now + 50).action is Action.FAIL
-    assert before_request(None, now, Options(offline=True), None).action is Action.FAIL
-    assert before_request(_entry(0), now, Options(offline=True), None).action is Action.SERVE_STALE
+    assert decide(too_old, now, opts, now + 50) is Action.FAIL
+    assert decide(None, now, Options(offline=True), None) is Action.FAIL
+    assert decide(_entry(0), now, Options(offline=True), None) is Action.SERVE_STALE
+
+    # another identity's copy: confirmed with a conditional request, never served as it is
+    theirs = _entry(now - 10)
+    assert decide(theirs, now, opts, None, identity="other") is Action.CONFIRM
+    assert decide(theirs, now, opts, None, identity="other", sharing="team") is Action.SERVE_FRESH
+    assert decide(theirs, now, opts, None, identity="other", sharing="off") is Action.FETCH
+    assert decide(theirs, now, opts, now + 50, identity="other") is Action.FAIL
+    assert decide(theirs, now, Options(offline=True), None, identity="other") is Action.FAIL
+    # a stored time far in the future is not fresh for ever
+    assert decide(_entry(now + 3600), now, opts, None) is not Action.SERVE_FRESH
 
 
-def test_only_successes_and_brief_404s_are_stored() -> None:
+def test_only_successes_and_brief_refusals_are_stored() -> None:
     assert storable_ttl(200, 300, 60) == 300
-    assert storable_ttl(404, 300, 60) == 60
-    for status in (301, 401, 403, 422, 429, 500, 502):
+    for status in (401, 403, 404, 410):  # kept per identity, for the negative TTL
+        assert storable_ttl(status, 300, 60) == 60
+    for status in (301, 422, 429, 500, 502):
         assert storable_ttl(status, 300, 60) is None

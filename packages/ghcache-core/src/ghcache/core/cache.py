@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,9 @@ from typing import Any
 from ghcache.core.config import Settings
 from ghcache.core.entry import Entry
 from ghcache.core.hosts import resolve_host, token_from_env
+from ghcache.core.kernel import serving
+from ghcache.core.kernel.identity import identity_fingerprint
+from ghcache.core.kernel.settings import SHARING_MODES, parse_choice, raw_setting
 from ghcache.core.keys import CacheRequest
 from ghcache.core.scope import build_request
 from ghcache.core.stats import summarize
@@ -54,6 +58,8 @@ class GitHubAPICache:
         self.default_ttl = default_ttl
         self.max_stale = defaults.max_stale if max_stale is None else max_stale
         self.bootstrap_peers = tuple(bootstrap_peers)
+        sharing, _ = raw_setting(os.environ if env is None else env, "CACHE_SHARING")
+        self.sharing = parse_choice("CACHE_SHARING", sharing, SHARING_MODES)
         self._env = env
         ensure_cache_dir(self.cache_dir)
         self.store = DiskStore(self.cache_dir, max_bytes=max_bytes or defaults.max_bytes)
@@ -101,25 +107,33 @@ class GitHubAPICache:
             raise ValueError(f"ttl must not be negative, got {ttl}")
         request = self.request_for(namespace, endpoint, args)
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        now = time.time()
         entry = Entry(
             key=request.key,
             scope=request.scope,
             method="GET",
             url=request.url,
-            stored_at=time.time(),
+            stored_at=now,
             ttl=self.default_ttl if ttl is None else ttl,
             status=200,
             headers=[("Content-Type", "application/json; charset=utf-8")],
             body=body,
             data=data,
+            access={self.identity(): now},
         )
         self.store.write(entry)
         return entry.key
 
+    def identity(self) -> str:
+        """The fingerprint of the environment's token: whose answers ``get`` may return."""
+        return identity_fingerprint(token_from_env(resolve_host(None, self._env), self._env)[0])
+
     def get(self, namespace: str, endpoint: str, args: Sequence[Any] = ()) -> Any:
-        """Fresh data for the triple, or None."""
+        """Fresh data for the triple that this identity may see (``CACHE_SHARING``), or None."""
         entry = self._read(namespace, endpoint, args)
-        if entry is not None and entry.is_fresh(time.time()):
+        if entry is not None and serving.serves_fresh(
+            entry, self.identity(), self.sharing, time.time(), None
+        ):
             self._count(hit=True)
             return entry.data
         self._count(hit=False)
@@ -128,7 +142,8 @@ class GitHubAPICache:
     def get_stale(self, namespace: str, endpoint: str, args: Sequence[Any] = ()) -> Any:
         """Any stored data for the triple, fresh or not, within the max-stale bound."""
         entry = self._read(namespace, endpoint, args)
-        if entry is None or time.time() - entry.stored_at > entry.ttl + self.max_stale:
+        since = None if entry is None else serving.shown_at(entry, self.identity(), self.sharing)
+        if entry is None or since is None or time.time() - since > entry.ttl + self.max_stale:
             return None
         return entry.data
 

@@ -33,7 +33,7 @@ from ghcache.core.policy import (
     storable_ttl,
 )
 from ghcache.core.ratelimit import RateLimitMemory, limited_until
-from ghcache.core.scope import build_request, identity_fingerprint, split_url
+from ghcache.core.scope import build_request, identity_fingerprint, normalize_url, split_url
 from ghcache.core.store import CacheDirError, DiskStore
 from ghcache.core.upstream import Upstream, UpstreamError
 
@@ -126,6 +126,7 @@ class CachingClient:
         offline: bool = False,
     ) -> ApiResponse:
         headers = list(headers)
+        url = normalize_url(url)
         request = None if no_cache else self.cache_request(method, url, headers, body)
         if request is None:
             if offline:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from ghcache.core.hosts import ApiHost
 from ghcache.core.kernel.identity import (
@@ -127,3 +127,13 @@ def split_url(url: str, host: ApiHost) -> tuple[str, str, list[tuple[str, str]]]
         ):
             return base, full_path[len(base_parts.path) :], parse_qsl(parts.query, True)
     return origin + "/", full_path.lstrip("/"), parse_qsl(parts.query, True)
+
+
+def normalize_url(url: str) -> str:
+    """``url`` with dot segments (also percent-encoded ones) resolved: what is keyed,
+    scoped and sent is the same path."""
+    parts = urlsplit(url)
+    path = "/" + normalize_path(parts.path)
+    if path == parts.path:
+        return url
+    return urlunsplit(parts._replace(path=path))

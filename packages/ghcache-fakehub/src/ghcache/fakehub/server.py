@@ -44,10 +44,17 @@ def http_date(stamp: float) -> str:
     return email.utils.formatdate(stamp, usegmt=True)
 
 
-def make_etag(token: str | None, body: bytes) -> str:
-    # GitHub's ETags differ per Authorization (Vary), so mix the token into the hash.
-    digest = hashlib.sha256((token or "").encode() + b"\0" + body).hexdigest()
-    return f'W/"{digest}"'
+def make_etag(request_headers: Any, body: bytes) -> str:
+    """GitHub's rule as observed: SHA-256 over the values of the request's ``Accept``,
+    ``Authorization`` and ``Cookie`` headers that are present, each followed by ``:``,
+    then the body bytes as sent; served weak."""
+    digest = hashlib.sha256()
+    for name in ("Accept", "Authorization", "Cookie"):
+        value = request_headers.get(name)
+        if value is not None:
+            digest.update(value.encode("latin-1", "replace") + b":")
+    digest.update(body)
+    return f'W/"{digest.hexdigest()}"'
 
 
 def etag_matches(header: str, etag: str) -> bool:
@@ -476,7 +483,7 @@ class Handler(BaseHTTPRequestHandler):
         """Serialise, apply conditional headers, charge the limit, and add GitHub's headers."""
         payload = compact(reply.body) if reply.body is not None else b""
         ok = 200 <= reply.status < 300
-        etag = make_etag(token, payload) if ok and reply.etag and resource != "graphql" else None
+        etag = make_etag(self.headers, payload) if ok and reply.etag and resource != "graphql" else None
         status = reply.status
         if status == 200 and self.command in ("GET", "HEAD"):
             inm = self.headers.get("If-None-Match")
