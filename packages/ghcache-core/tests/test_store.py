@@ -391,3 +391,32 @@ def test_any_printable_ascii_key_works(tmp_path: Path) -> None:
     store.write(entry)
     back = store.read(entry.key)
     assert back is not None and back.key == entry.key
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("kind", ["symlink to /dev/zero", "fifo", "directory", "symlink out"])
+def test_an_entry_that_is_not_a_regular_file_never_blocks_and_is_dropped(
+    tmp_path: Path, kind: str
+) -> None:
+    store = DiskStore(tmp_path / "cache")
+    store.directory.mkdir()
+    key = make_entry("repos/o/r", b"{}").key
+    path = store.path_for(key)
+    if kind == "symlink to /dev/zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        outside = tmp_path / "outside.json"
+        outside.write_bytes(make_entry("repos/o/r", b"{}").to_bytes())
+        path.symlink_to(outside)
+    assert store.read(key) is None
+    assert list(store.entries()) == []
+    store.prune(now=time.time(), max_stale=0)
+    if kind != "directory":
+        assert not path.is_symlink() and not path.exists()
+        assert store.stats.read()["corrupt_dropped"] >= 1
+    if kind == "symlink out":
+        assert (tmp_path / "outside.json").exists()  # the link goes, never its target
