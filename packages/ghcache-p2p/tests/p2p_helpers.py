@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ghcache.core.config import Settings
 from ghcache.core.entry import Entry
 from ghcache.core.store import DiskStore
 from ghcache.p2p import plugin
@@ -61,6 +62,12 @@ class Daemon:
         self.process: subprocess.Popen[bytes] | None = None
         self.client = DaemonClient(cache_dir, timeout=5.0)
         self.info: dict[str, Any] = {}
+        self.cli_settings = self.settings_for_cli(LOOKUP_TIMEOUT_MS)
+
+    def settings_for_cli(self, timeout_ms: int) -> Settings:
+        """Core's settings as the CLI on this daemon's machine reads them."""
+        cli_env = {**self.env, "CACHE_DIR": str(self.cache_dir)}
+        return Settings.from_env({**cli_env, "CACHE_PEER_TIMEOUT_MS": str(timeout_ms)})
 
     def start(self) -> Daemon:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -120,19 +127,21 @@ class Daemon:
     def put(self, entry: Entry) -> None:
         """What the core client does after fetching a shared entry from upstream."""
         self.store().write(entry)
-        plugin.entry_stored(entry=entry, cache_dir=self.cache_dir)
+        plugin.entry_stored(entry=entry, settings=self.cli_settings)
 
     def lookup(self, key: str, timeout_ms: int = LOOKUP_TIMEOUT_MS) -> Entry | None:
-        """What the core client does on a local miss (with a timeout fit for a busy CI box)."""
-        previous = os.environ.get("CACHE_PEER_TIMEOUT_MS")
-        os.environ["CACHE_PEER_TIMEOUT_MS"] = str(timeout_ms)
-        try:
-            return plugin.lookup_entry(key=key, cache_dir=self.cache_dir)
-        finally:
-            if previous is None:
-                del os.environ["CACHE_PEER_TIMEOUT_MS"]
-            else:
-                os.environ["CACHE_PEER_TIMEOUT_MS"] = previous
+        """What the core client does on a local miss or an expired copy (with a timeout
+        fit for a busy CI box): ask for a copy newer than the one held, then read the store."""
+        held = self.store().read(key)
+        newer_than = held.stored_at if held is not None else 0.0
+        settings = (
+            self.cli_settings
+            if timeout_ms == LOOKUP_TIMEOUT_MS
+            else self.settings_for_cli(timeout_ms)
+        )
+        if not plugin.lookup_entry(key=key, settings=settings, newer_than=newer_than):
+            return None
+        return self.store().read(key)
 
     def log(self) -> str:
         try:

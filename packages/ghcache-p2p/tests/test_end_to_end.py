@@ -29,6 +29,9 @@ def ghcache_api(
         "CACHE_DIR": str(daemon.cache_dir),
         "GITHUB_API_URL": hub_url,
         "GH_TOKEN": token,
+        # Teammates trust each other's answers; the default (verified) would confirm
+        # alice's copy for bob with a conditional request, which is core's rule, not p2p's.
+        "CACHE_SHARING": "team",
     }
     return subprocess.run(
         [GHCACHE, "api", *args], env=env, capture_output=True, text=True, timeout=60

@@ -81,6 +81,9 @@ def test_lookup_of_an_expired_entry_fetches_a_fresher_copy(trio_of: tuple[Daemon
     found = b.lookup(fresh.key)
     assert found is not None and found.body == fresh.body  # a's, not b's own stale copy
     assert b.store().read(fresh.key).body == fresh.body  # type: ignore[union-attr]
+    # Only a copy stored after ``newer_than`` is an answer, here or at a peer.
+    assert b.client.lookup(fresh.key, newer_than=fresh.stored_at - 1, timeout=5.0) is True
+    assert b.client.lookup(fresh.key, newer_than=fresh.stored_at, timeout=5.0) is False
     # Nobody has anything fresher than c's stale copy of another key: no answer.
     other = make_entry("stale-everywhere", stored_at=time.time() - 3600)
     for daemon in (a, b):

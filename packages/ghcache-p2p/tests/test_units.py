@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import trio
 from p2p_helpers import SECRET, make_entry
 
-from ghcache.core.config import ConfigError
+from ghcache.core.config import ConfigError, Settings
 from ghcache.crypto import Keyring, OpenError
 from ghcache.p2p import codec, plugin
 from ghcache.p2p.accept import Refused, check_envelope_time, is_duplicate, verify_entry
@@ -268,40 +270,180 @@ def test_counters_persist_across_loads(tmp_path: Path) -> None:
 
 def test_settings_defaults_and_errors() -> None:
     settings = P2PSettings.from_env({})
+    assert settings.enable_p2p is True and settings.enable_mdns is False
+    assert (settings.listen_addr, settings.listen_port) == ("0.0.0.0", 9100)
+    assert settings.bootstrap_peers == () and settings.metrics_port is None
+    assert settings.peer_timeout == 0.3
     assert settings.max_announce_bytes == 1024 * 1024
     assert settings.max_entry_bytes == 16 * 1024 * 1024
-    assert settings.core.peer_timeout == 0.3
-    custom = P2PSettings.from_env({"CACHE_MAX_ENTRY_BYTES": "2048", "CACHE_PEER_RATE": "5"})
+    custom = P2PSettings.from_env(
+        {
+            "CACHE_MAX_ENTRY_BYTES": "2048",
+            "CACHE_PEER_RATE": "5",
+            "CACHE_BOOTSTRAP_PEERS": " /ip4/10.0.0.5/tcp/1/p2p/A, ,/ip4/10.0.0.6/tcp/1/p2p/B",
+            "CACHE_ENABLE_P2P": "",  # set but empty is false, as core always read it
+            "CACHE_LISTEN_ADDR": "",
+            "CACHE_PEER_TIMEOUT_MS": "1500",
+            "CACHE_METRICS_PORT": "9200",
+        }
+    )
     assert custom.max_entry_bytes == 2048 and custom.peer_rate == 5
-    for env in (
-        {"CACHE_MAX_ENTRY_BYTES": "lots"},
-        {"CACHE_PEER_RATE": "0"},
-        {"CACHE_INLINE_ENTRY_BYTES": "999999999"},
+    assert custom.bootstrap_peers == ("/ip4/10.0.0.5/tcp/1/p2p/A", "/ip4/10.0.0.6/tcp/1/p2p/B")
+    assert custom.enable_p2p is False and custom.listen_addr == "0.0.0.0"
+    assert custom.peer_timeout == 1.5 and custom.metrics_port == 9200
+    assert custom.sources["CACHE_PEER_RATE"] == "env"
+    assert custom.sources["CACHE_LISTEN_PORT"] == "default"
+    for env, message in (
+        ({"CACHE_MAX_ENTRY_BYTES": "lots"}, "must be a whole number"),
+        ({"CACHE_PEER_RATE": "0"}, "must be at least 1"),
+        ({"CACHE_INLINE_ENTRY_BYTES": "999999999"}, "at most half"),
+        ({"CACHE_LISTEN_PORT": "99999"}, "must be at least 0 and at most 65535, got '99999'"),
+        ({"CACHE_LISTEN_PORT": ""}, "must be a whole number, got ''"),
+        ({"CACHE_METRICS_PORT": "70000"}, "at most 65535"),
+        ({"CACHE_ENABLE_P2P": "maybe"}, "must be true or false, got 'maybe'"),
+        ({"CACHE_ENABLE_MDNS": "2"}, "must be true or false"),
+        ({"CACHE_PEER_TIMEOUT_MS": "-1"}, "must be at least 0"),
     ):
         with pytest.raises(ConfigError) as info:
             P2PSettings.from_env(env)
-        assert next(iter(env)) in str(info.value)
+        assert str(info.value).startswith(next(iter(env)))
+        assert message in str(info.value)
+
+
+def test_settings_come_from_the_environment_core_read() -> None:
+    core = Settings.from_env({"CACHE_LISTEN_PORT": "9300", "CACHE_DIR": "/tmp/somewhere"})
+    settings = P2PSettings.from_settings(core)
+    assert settings.core is core and settings.listen_port == 9300
+
+
+def test_config_rows_show_effective_values_and_sources() -> None:
+    rows = {name: (value, source) for name, value, source in plugin.config_rows(env={})}
+    assert rows["CACHE_ENABLE_P2P"] == ("true", "default")
+    assert rows["CACHE_METRICS_PORT"] == ("(off)", "default")
+    assert rows["CACHE_BOOTSTRAP_PEERS"] == ("(none)", "default")
+    assert rows["CACHE_MAX_ANNOUNCE_BYTES"] == (str(1024 * 1024), "default")
+    env = {"CACHE_PEER_TIMEOUT_MS": "800", "CACHE_ENABLE_MDNS": "yes"}
+    rows = {name: (value, source) for name, value, source in plugin.config_rows(env=env)}
+    assert rows["CACHE_PEER_TIMEOUT_MS"] == ("800", "env")
+    assert rows["CACHE_ENABLE_MDNS"] == ("true", "env")
+    # An invalid value is shown as given, so that people can find it.
+    rows = {
+        name: (value, source)
+        for name, value, source in plugin.config_rows(env={"CACHE_LISTEN_PORT": "x"})
+    }
+    assert rows["CACHE_LISTEN_PORT"] == ("x", "env")
+
+
+def settings_for(cache_dir: Path, **env: str) -> Settings:
+    return Settings.from_env({"CACHE_DIR": str(cache_dir), **env})
 
 
 def test_plugin_without_daemon_answers_none_at_once(tmp_path: Path) -> None:
     entry = make_entry()
+    settings = settings_for(tmp_path)
     started = time.monotonic()
-    assert plugin.lookup_entry(key=entry.key, cache_dir=tmp_path) is None
-    plugin.entry_stored(entry=entry, cache_dir=tmp_path)
+    assert plugin.lookup_entry(key=entry.key, settings=settings, newer_than=0.0) is None
+    plugin.entry_stored(entry=entry, settings=settings)
     assert time.monotonic() - started < 0.05
     with pytest.raises(DaemonUnavailable):
         DaemonClient(tmp_path, timeout=0.2).status()
 
 
-def test_plugin_survives_a_stale_socket_and_bad_config(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_plugin_survives_a_stale_socket_and_bad_config(tmp_path: Path) -> None:
     (tmp_path / "daemon.sock").write_text("not a socket")
     entry = make_entry()
-    assert plugin.lookup_entry(key=entry.key, cache_dir=tmp_path) is None
-    plugin.entry_stored(entry=entry, cache_dir=tmp_path)
-    monkeypatch.setenv("CACHE_PEER_TIMEOUT_MS", "soon")
-    assert plugin.lookup_entry(key=entry.key, cache_dir=tmp_path) is None
+    settings = settings_for(tmp_path)
+    assert plugin.lookup_entry(key=entry.key, settings=settings, newer_than=0.0) is None
+    plugin.entry_stored(entry=entry, settings=settings)
+    bad = settings_for(tmp_path, CACHE_PEER_TIMEOUT_MS="soon")
+    assert plugin.lookup_entry(key=entry.key, settings=bad, newer_than=0.0) is None
+
+
+def connections_made(listener: socket.socket) -> int:
+    listener.setblocking(False)
+    count = 0
+    while True:
+        try:
+            connection, _ = listener.accept()
+        except BlockingIOError:
+            return count
+        connection.close()
+        count += 1
+
+
+def test_plugin_contacts_the_daemon_only_when_p2p_is_on(tmp_path: Path) -> None:
+    entry = make_entry()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(tmp_path / "daemon.sock"))  # a daemon that never answers
+        listener.listen(8)
+        off = settings_for(tmp_path, CACHE_ENABLE_P2P="false", CACHE_PEER_TIMEOUT_MS="50")
+        assert plugin.lookup_entry(key=entry.key, settings=off, newer_than=0.0) is None
+        plugin.entry_stored(entry=entry, settings=off)
+        assert connections_made(listener) == 0
+        on = settings_for(tmp_path, CACHE_PEER_TIMEOUT_MS="50")
+        assert plugin.lookup_entry(key=entry.key, settings=on, newer_than=0.0) is None
+        plugin.entry_stored(entry=entry, settings=on)
+        assert connections_made(listener) == 2
+
+
+def test_plugin_parses_p2p_settings_once_per_core_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[Settings] = []
+    original = P2PSettings.from_settings.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[P2PSettings], settings: Settings) -> P2PSettings:
+        parsed.append(settings)
+        return original(cls, settings)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(P2PSettings, "from_settings", classmethod(counting))
+    first, second = settings_for(tmp_path), settings_for(tmp_path, CACHE_ENABLE_P2P="false")
+    entry = make_entry()
+    for _ in range(3):
+        plugin.lookup_entry(key=entry.key, settings=first, newer_than=0.0)
+        plugin.entry_stored(entry=entry, settings=first)
+    assert parsed == [first]
+    assert plugin.enabled_settings(second) is None  # another environment is parsed anew
+    assert plugin.enabled_settings(first) is not None
+    assert parsed == [first, second, first]
+
+
+def test_control_lookup_sends_newer_than_and_answers_without_the_entry(tmp_path: Path) -> None:
+    from ghcache.p2p.control_server import ControlServer
+    from ghcache.p2p.ipc import PREFIX_SIZE
+
+    asked: list[tuple[str, float, float]] = []
+
+    async def lookup(key: str, *, newer_than: float, timeout: float) -> bool:
+        asked.append((key, newer_than, timeout))
+        return key == "held"
+
+    server = ControlServer(
+        tmp_path / "daemon.sock", status=dict, lookup=lookup, announce=lambda key: None
+    )
+
+    def ask() -> tuple[bool, bool, bytes]:
+        client = DaemonClient(tmp_path, timeout=2.0)
+        found = client.lookup("held", newer_than=1234.5, timeout=0.25)
+        missing = client.lookup("other", newer_than=0.0, timeout=0.25)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as raw:
+            raw.connect(str(tmp_path / "daemon.sock"))
+            raw.sendall(encode_message({"op": "lookup", "key": "held", "newer_than": 1.0}))
+            raw.settimeout(2.0)
+            answer = raw.recv(65536)
+        return found, missing, answer[PREFIX_SIZE:]
+
+    async def main() -> tuple[bool, bool, bytes]:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(server.run)
+            result = await trio.to_thread.run_sync(ask)
+            nursery.cancel_scope.cancel()
+        return result
+
+    found, missing, payload = trio.run(main)
+    assert (found, missing) == (True, False)
+    assert asked[:2] == [("held", 1234.5, 0.25), ("other", 0.0, 0.25)]
+    assert decode_payload(payload) == ({"ok": True, "found": True}, b"")
 
 
 def test_plugin_module_imports_nothing_heavy() -> None:

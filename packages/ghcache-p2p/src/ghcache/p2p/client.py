@@ -65,17 +65,23 @@ class DaemonClient:
         answer, _ = self.request({"op": "status"})
         return answer
 
-    def lookup(self, key: str, *, timeout: float) -> bytes | None:
-        """Entry bytes for ``key`` from the daemon (its store or its peers), or None.
+    def lookup(self, key: str, *, newer_than: float, timeout: float) -> bool:
+        """Whether the daemon's store now holds a fresh copy of ``key`` stored after
+        ``newer_than`` (it had one, or fetched, verified and stored one from a peer).
 
         The daemon spends at most ``timeout`` asking peers; we allow a little
-        more for the socket round trip.
+        more for the socket round trip.  The entry itself is read from the store.
         """
-        answer, data = self.request(
-            {"op": "lookup", "key": key, "timeout_ms": int(timeout * 1000)},
+        answer, _ = self.request(
+            {
+                "op": "lookup",
+                "key": key,
+                "newer_than": newer_than,
+                "timeout_ms": int(timeout * 1000),
+            },
             timeout=timeout + 0.05,
         )
-        return data if answer.get("found") else None
+        return bool(answer.get("found"))
 
     def announce(self, key: str, *, timeout: float) -> bool:
         """Ask the daemon to publish the stored entry ``key``; True when queued."""

@@ -26,7 +26,7 @@ def daemon() -> None:
 @daemon.command("run")
 def daemon_run() -> None:
     """Run the daemon in the foreground (Ctrl-C to stop)."""
-    from ghcache.p2p.daemon import main
+    from ghcache.p2p.process import main
 
     raise SystemExit(main())
 

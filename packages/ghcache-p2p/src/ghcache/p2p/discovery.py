@@ -3,7 +3,7 @@
 Bootstrap peers (CACHE_BOOTSTRAP_PEERS), peers remembered from earlier runs
 (``p2p_peers.json``), peers found by mDNS, and team peers told of by other team
 members (the peer exchange protocol).  Each is redialled with its own backoff
-whenever it is not connected.
+whenever it is not connected.  Team peers seen are remembered every second.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import trio
 from libp2p.abc import IHost, INetStream
@@ -28,6 +29,10 @@ from ghcache.p2p.node import FrameTooLarge, read_frame
 from ghcache.p2p.peers import DialTarget, PeerBook
 from ghcache.p2p.ratelimit import PeerRateLimiter
 
+if TYPE_CHECKING:
+    # What mypy sees of trio here comes from trio-typing's stubs (a libp2p dependency).
+    from trio_typing import TaskStatus
+
 log = logging.getLogger("ghcache.p2p")
 
 PEERS_PROTOCOL = TProtocol(codec.PEERS_PROTOCOL)
@@ -35,36 +40,41 @@ EXCHANGE_EVERY = 30.0
 EXCHANGE_TIMEOUT = 5.0
 MAX_TARGETS = 512
 DIAL_EVERY = 0.25
+HOUSEKEEPING_EVERY = 1.0  # remember connected team peers, start due exchanges
 
 
 class Discovery:
     def __init__(
         self,
         *,
+        host: IHost,
         keyring: Keyring,
         book: PeerBook,
         limiter: PeerRateLimiter,
         refuse: Callable[[Refused, ID | str], None],
+        team_peers: Callable[[], set[str]],
     ) -> None:
+        self.host = host
+        self.peer_id = host.get_id().to_base58()
         self.keyring = keyring
         self.book = book
         self.limiter = limiter  # shared with the fetch protocol: one budget per peer
         self.refuse = refuse
+        self.team_peers = team_peers  # peer ids subscribed to our network's topics
         self.targets: dict[str, DialTarget] = {}
-        self.peer_id = ""
         self._exchanged: dict[str, float] = {}  # peer id -> when we last asked for its peers
         self._exchange_seen: set[str] = set()  # team peers at the last exchange round
-        self.host: IHost
-        self.nursery: trio.Nursery
-        self.topic_peers: Callable[[], set[str]] = set
 
-    def attach(self, host: IHost, topic_peers: Callable[[], set[str]]) -> None:
-        """Start working with ``host`` (built, not yet running)."""
-        self.host = host
-        self.peer_id = host.get_id().to_base58()
-        self.targets.pop(self.peer_id, None)
-        self.topic_peers = topic_peers
-        host.set_stream_handler(PEERS_PROTOCOL, self.serve_peers)
+    async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve peer exchange, dial targets and exchange peer lists until cancelled."""
+        self.host.set_stream_handler(PEERS_PROTOCOL, self.serve_peers)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._dial_loop, nursery)
+                nursery.start_soon(self._housekeeping, nursery)
+                task_status.started()
+        finally:
+            self.host.remove_stream_handler(PEERS_PROTOCOL)
 
     def add_target(self, peer_id: str, addrs: list[str], source: str) -> None:
         if peer_id == self.peer_id or not addrs:
@@ -87,7 +97,7 @@ class Discovery:
         # remembered or bootstrap peer may only know our old address).
         return target.source != "mdns" or self.peer_id < target.peer_id
 
-    async def dial_loop(self) -> None:
+    async def _dial_loop(self, nursery: trio.Nursery) -> None:
         while True:
             connected = {p.to_base58() for p in self.host.get_connected_peers()}
             now = trio.current_time()
@@ -96,7 +106,7 @@ class Discovery:
                     target.succeeded()
                 elif target.due(now) and self.should_dial(target):
                     target.dialing = True
-                    self.nursery.start_soon(self._dial, target)
+                    nursery.start_soon(self._dial, target)
             await trio.sleep(DIAL_EVERY)
 
     async def _dial(self, target: DialTarget) -> None:
@@ -129,11 +139,17 @@ class Discovery:
 
         peerDiscovery.register_peer_discovered_handler(discovered)
 
+    async def _housekeeping(self, nursery: trio.Nursery) -> None:
+        while True:
+            await trio.sleep(HOUSEKEEPING_EVERY)
+            self.remember_peers()
+            self._start_exchanges(nursery)
+
     # -- peer exchange ----------------------------------------------------------
 
-    def start_exchanges(self) -> None:
+    def _start_exchanges(self, nursery: trio.Nursery) -> None:
         now = trio.current_time()
-        topic_peers = self.topic_peers()
+        topic_peers = self.team_peers()
         if topic_peers - self._exchange_seen:
             # Someone joined: everyone we know may want to know them, ask all again.
             self._exchanged.clear()
@@ -144,7 +160,7 @@ class Discovery:
                 continue
             if now - self._exchanged.get(peer_id, -EXCHANGE_EVERY) >= EXCHANGE_EVERY:
                 self._exchanged[peer_id] = now
-                self.nursery.start_soon(self._exchange_peers, peer)
+                nursery.start_soon(self._exchange_peers, peer)
 
     async def _exchange_peers(self, peer: ID) -> None:
         try:
@@ -189,7 +205,7 @@ class Discovery:
                     codec.check_peers_request(self.keyring, payload)
                 except OpenError:
                     raise Refused("bad_envelope") from None
-                topic_peers = self.topic_peers()
+                topic_peers = self.team_peers()
                 known = [
                     (p.to_base58(), [a for a in self.peer_addrs(p) if "/tcp/" in a])
                     for p in self.host.get_connected_peers()
@@ -217,7 +233,7 @@ class Discovery:
     def remember_peers(self) -> None:
         changed = False
         now = time.time()
-        topic_peers = self.topic_peers()
+        topic_peers = self.team_peers()
         for peer in self.host.get_connected_peers():
             peer_id = peer.to_base58()
             if peer_id not in topic_peers:

@@ -5,7 +5,8 @@ Standard library only: the CLI imports this on a cache miss.
 Every message (request or answer) is one frame: a 4-byte big-endian length,
 then the payload.  The payload is a 4-byte big-endian header length, a JSON
 object (the header: ``{"op": "lookup", "key": ...}``, ``{"ok": true, ...}``)
-and, after it, raw bytes (an entry) that would be wasteful to put in JSON.
+and, after it, raw bytes for data that would be wasteful to put in JSON (no
+operation sends any today: a lookup's entry is read from the store).
 """
 
 from __future__ import annotations

@@ -1,59 +1,164 @@
-"""The daemon's settings: core's documented variables plus p2p limits.
+"""ghcache-p2p's settings, read from the environment core's settings came from.
 
-Standard library only.
+Standard library only: the plugin parses these on the CLI's miss path (once
+per process, see ``ghcache.p2p.plugin``).  The variables that core documented
+first (CACHE_ENABLE_P2P ... CACHE_METRICS_PORT) keep core's reading: a variable
+that is set but empty is its value (an empty CACHE_ENABLE_P2P is false); for
+the p2p limits, empty means the default.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ghcache.core.config import ConfigError, Settings
 
 MIB = 1024 * 1024
-P2P_DEFAULTS: dict[str, str] = {
+DEFAULTS: dict[str, str] = {
+    "CACHE_ENABLE_P2P": "true",
+    "CACHE_LISTEN_PORT": "9100",
+    "CACHE_LISTEN_ADDR": "0.0.0.0",
+    "CACHE_BOOTSTRAP_PEERS": "",
+    "CACHE_ENABLE_MDNS": "false",
+    "CACHE_PEER_TIMEOUT_MS": "300",
+    "CACHE_METRICS_PORT": "",
     "CACHE_MAX_ANNOUNCE_BYTES": str(1 * MIB),
     "CACHE_MAX_ENTRY_BYTES": str(16 * MIB),
     "CACHE_INLINE_ENTRY_BYTES": str(64 * 1024),
     "CACHE_PEER_RATE": "100",
     "CACHE_CLOCK_SKEW": "60",
 }
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
 
 
 @dataclass(frozen=True)
 class P2PSettings:
     core: Settings
+    enable_p2p: bool  # false: the plugin never contacts the daemon
+    listen_port: int
+    listen_addr: str
+    bootstrap_peers: tuple[str, ...]  # multiaddrs ending in /p2p/<peer id>
+    enable_mdns: bool
+    peer_timeout: float  # seconds a CLI miss waits for peers
+    metrics_port: int | None  # None: no Prometheus exporter
     max_announce_bytes: int  # one gossip message, after sealing
     max_entry_bytes: int  # one entry (serialized), fetched or inline
     inline_entry_bytes: int  # sealed entries up to this size travel inside announcements
     peer_rate: float  # messages/requests per second allowed from one peer (burst: 2x)
     clock_skew: float  # seconds an entry may be stamped in the future
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> P2PSettings:
-        env = os.environ if env is None else env
+        return cls.from_settings(Settings.from_env(os.environ if env is None else env))
 
-        def number(name: str, minimum: int = 0) -> int:
-            value = env.get(name, "").strip() or P2P_DEFAULTS[name]
-            try:
-                parsed = int(value)
-            except ValueError:
-                raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
-            if parsed < minimum:
-                raise ConfigError(f"{name} must be at least {minimum}, got {value!r}")
-            return parsed
+    @classmethod
+    def from_settings(cls, settings: Settings) -> P2PSettings:
+        """The p2p settings from the environment ``settings`` were read from."""
+        env = settings.env
+        sources: dict[str, str] = {}
 
-        settings = cls(
-            core=Settings.from_env(env),
-            max_announce_bytes=number("CACHE_MAX_ANNOUNCE_BYTES", 4096),
-            max_entry_bytes=number("CACHE_MAX_ENTRY_BYTES", 1024),
-            inline_entry_bytes=number("CACHE_INLINE_ENTRY_BYTES"),
-            peer_rate=float(number("CACHE_PEER_RATE", 1)),
-            clock_skew=float(number("CACHE_CLOCK_SKEW")),
+        def raw(name: str) -> str:
+            if name in env:
+                sources[name] = "env"
+                return env[name].strip()
+            sources[name] = "default"
+            return DEFAULTS[name]
+
+        def limit(name: str, minimum: int = 0) -> int:
+            given = env.get(name, "").strip()
+            sources[name] = "env" if given else "default"
+            return _whole_number(name, given or DEFAULTS[name], minimum=minimum)
+
+        metrics = raw("CACHE_METRICS_PORT")
+        p2p = cls(
+            core=settings,
+            enable_p2p=_boolean("CACHE_ENABLE_P2P", raw("CACHE_ENABLE_P2P")),
+            listen_port=_whole_number("CACHE_LISTEN_PORT", raw("CACHE_LISTEN_PORT"), maximum=65535),
+            listen_addr=raw("CACHE_LISTEN_ADDR") or "0.0.0.0",
+            bootstrap_peers=tuple(
+                p.strip() for p in raw("CACHE_BOOTSTRAP_PEERS").split(",") if p.strip()
+            ),
+            enable_mdns=_boolean("CACHE_ENABLE_MDNS", raw("CACHE_ENABLE_MDNS")),
+            peer_timeout=_whole_number("CACHE_PEER_TIMEOUT_MS", raw("CACHE_PEER_TIMEOUT_MS"))
+            / 1000,
+            metrics_port=(
+                _whole_number("CACHE_METRICS_PORT", metrics, maximum=65535) if metrics else None
+            ),
+            max_announce_bytes=limit("CACHE_MAX_ANNOUNCE_BYTES", 4096),
+            max_entry_bytes=limit("CACHE_MAX_ENTRY_BYTES", 1024),
+            inline_entry_bytes=limit("CACHE_INLINE_ENTRY_BYTES"),
+            peer_rate=float(limit("CACHE_PEER_RATE", 1)),
+            clock_skew=float(limit("CACHE_CLOCK_SKEW")),
+            sources=sources,
         )
-        if settings.inline_entry_bytes > settings.max_announce_bytes // 2:
+        if p2p.inline_entry_bytes > p2p.max_announce_bytes // 2:
             raise ConfigError(
                 "CACHE_INLINE_ENTRY_BYTES must be at most half of CACHE_MAX_ANNOUNCE_BYTES"
             )
-        return settings
+        return p2p
+
+    def shown_values(self) -> dict[str, str]:
+        """Each variable's effective value, as ``ghcache config`` shows values."""
+        return {
+            "CACHE_ENABLE_P2P": _show_bool(self.enable_p2p),
+            "CACHE_LISTEN_PORT": str(self.listen_port),
+            "CACHE_LISTEN_ADDR": self.listen_addr,
+            "CACHE_BOOTSTRAP_PEERS": ",".join(self.bootstrap_peers) or "(none)",
+            "CACHE_ENABLE_MDNS": _show_bool(self.enable_mdns),
+            "CACHE_PEER_TIMEOUT_MS": str(round(self.peer_timeout * 1000)),
+            "CACHE_METRICS_PORT": "(off)" if self.metrics_port is None else str(self.metrics_port),
+            "CACHE_MAX_ANNOUNCE_BYTES": str(self.max_announce_bytes),
+            "CACHE_MAX_ENTRY_BYTES": str(self.max_entry_bytes),
+            "CACHE_INLINE_ENTRY_BYTES": str(self.inline_entry_bytes),
+            "CACHE_PEER_RATE": str(round(self.peer_rate)),
+            "CACHE_CLOCK_SKEW": str(round(self.clock_skew)),
+        }
+
+
+def config_rows(env: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """``(variable, effective value, "env" or "default")`` for every p2p variable.
+
+    With an invalid value anywhere the rows show what was given: ``ghcache
+    config`` is where people look to find the bad one.
+    """
+    try:
+        settings = P2PSettings.from_env(env)
+    except ConfigError:
+        return [
+            (
+                name,
+                env[name].strip() if name in env else default,
+                "env" if name in env else "default",
+            )
+            for name, default in DEFAULTS.items()
+        ]
+    shown = settings.shown_values()
+    return [(name, shown[name], settings.sources[name]) for name in DEFAULTS]
+
+
+def _whole_number(name: str, value: str, *, minimum: int = 0, maximum: int | None = None) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+    if number < minimum or (maximum is not None and number > maximum):
+        upper = f" and at most {maximum}" if maximum is not None else ""
+        raise ConfigError(f"{name} must be at least {minimum}{upper}, got {value!r}")
+    return number
+
+
+def _boolean(name: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def _show_bool(value: bool) -> str:
+    return "true" if value else "false"

@@ -1,0 +1,198 @@
+"""Announcements over gossipsub: publishing ours in paced batches, reading the team's.
+
+One gossip message carries a sealed batch of announcements (format in
+:mod:`ghcache.p2p.codec`).  Small entries travel inside their announcement and
+are stored on arrival; bigger ones are handed to the fetch client.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import trio
+from libp2p.peer.id import ID
+from libp2p.pubsub.pubsub import Pubsub
+
+from ghcache.core.store import DiskStore
+from ghcache.crypto import Keyring, OpenError, envelope_timestamp
+from ghcache.p2p import codec
+from ghcache.p2p.accept import Refused, check_envelope_time, is_duplicate
+from ghcache.p2p.counters import P2PCounters
+from ghcache.p2p.fetch import FetchClient
+from ghcache.p2p.intake import Intake
+from ghcache.p2p.ratelimit import PeerRateLimiter
+from ghcache.p2p.settings import P2PSettings
+
+if TYPE_CHECKING:
+    # What mypy sees of trio here comes from trio-typing's stubs (a libp2p dependency).
+    from trio_typing import TaskStatus
+
+log = logging.getLogger("ghcache.p2p")
+
+ANNOUNCE_QUEUE = 100_000
+MAX_BATCH_ITEMS = 500
+BATCH_LINGER = 0.002  # wait this long for more entries before publishing a batch
+PUBLISH_INTERVAL = 0.02  # at most 50 gossip messages/s: py-libp2p sustains ~200
+ENVELOPE_SLACK = 4096
+
+
+class Announcer:
+    """Queues stored entries by key and publishes them on our topic."""
+
+    def __init__(
+        self,
+        *,
+        pubsub: Pubsub,
+        topic: str,
+        keyring: Keyring,
+        settings: P2PSettings,
+        store: DiskStore,
+        counters: P2PCounters,
+    ) -> None:
+        self.pubsub = pubsub
+        self.topic = topic
+        self.keyring = keyring
+        self.settings = settings
+        self.store = store
+        self.counters = counters
+        self._send, self._receive = trio.open_memory_channel[codec.Announcement](ANNOUNCE_QUEUE)
+
+    def announce(self, key: str) -> str | None:
+        """Queue the stored entry ``key`` for publishing; the reason it was not, or None."""
+        entry = self.store.read(key)
+        if entry is None:
+            return "missing"
+        if not entry.is_shared:
+            return "not_shared"  # identity-scoped entries never leave the machine
+        raw = entry.to_bytes()
+        if len(raw) > self.settings.max_entry_bytes:
+            return "too_large"
+        sealed = b""
+        if len(raw) + ENVELOPE_SLACK <= self.settings.inline_entry_bytes:
+            sealed = codec.seal_entry(self.keyring, raw, key=key, cid=entry.body_cid)
+        item = codec.Announcement(
+            key=key,
+            cid=entry.body_cid,
+            stored_at=entry.stored_at,
+            ttl=entry.ttl,
+            size=len(raw),
+            sealed_entry=sealed,
+        )
+        try:
+            self._send.send_nowait(item)
+        except trio.WouldBlock:
+            self.counters.add("announce_dropped")
+            return "queue_full"
+        return None
+
+    async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Publish queued announcements in batches, paced below what gossipsub sustains."""
+        task_status.started()
+        budget = self.settings.max_announce_bytes - ENVELOPE_SLACK
+        carried: codec.Announcement | None = None
+        while True:
+            first = carried or await self._receive.receive()
+            carried = None
+            batch, size = [first], first.encoded_size()
+            await trio.sleep(BATCH_LINGER)
+            while len(batch) < MAX_BATCH_ITEMS:
+                try:
+                    item = self._receive.receive_nowait()
+                except trio.WouldBlock:
+                    break
+                if size + item.encoded_size() > budget:
+                    carried = item
+                    break
+                batch.append(item)
+                size += item.encoded_size()
+            await self.pubsub.publish(
+                self.topic, codec.encode_batch(self.keyring, self.topic, batch)
+            )
+            self.counters.add("announcements_sent", len(batch))
+            self.counters.add("announce_messages_sent")
+            await trio.sleep(PUBLISH_INTERVAL)
+
+
+class GossipReader:
+    """Reads announcements on our topics (the current secret's and, during a rotation,
+    the previous ones'), and stores or fetches what they announce."""
+
+    def __init__(
+        self,
+        *,
+        pubsub: Pubsub,
+        topics: list[str],
+        me: ID,
+        intake: Intake,
+        fetch: FetchClient,
+        limiter: PeerRateLimiter,
+    ) -> None:
+        self.pubsub = pubsub
+        self.topics = topics
+        self.me = me
+        self.intake = intake
+        self.fetch = fetch
+        self.limiter = limiter
+
+    async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        subscriptions = [(topic, await self.pubsub.subscribe(topic)) for topic in self.topics]
+        async with trio.open_nursery() as nursery:
+            for topic, subscription in subscriptions:
+                nursery.start_soon(self._read, topic, subscription)
+            task_status.started()
+
+    async def _read(self, topic: str, subscription: Any) -> None:
+        counters = self.intake.counters
+        while True:
+            message = await subscription.get()
+            origin = ID(message.from_id)
+            if origin == self.me:
+                continue
+            counters.add("announce_messages_received")
+            try:
+                items = self._open(origin, topic, bytes(message.data))
+            except Refused as refused:
+                self.intake.refuse(refused, origin)
+                continue
+            counters.add("announcements_received", len(items))
+            for item in items:
+                try:
+                    self._take(origin, item)
+                except Refused as refused:
+                    self.intake.refuse(refused, origin)
+
+    def _open(self, origin: ID, topic: str, data: bytes) -> list[codec.Announcement]:
+        settings = self.intake.settings
+        if len(data) > settings.max_announce_bytes:
+            raise Refused("oversize", f"announcement of {len(data)} bytes")
+        if not self.limiter.allow(str(origin)):
+            raise Refused("rate_limited")
+        try:
+            plain = codec.open_batch(self.intake.keyring, topic, data)
+            sealed_at = envelope_timestamp(data)
+        except (OpenError, ValueError):
+            raise Refused("bad_envelope") from None
+        check_envelope_time(sealed_at, now=time.time(), clock_skew=settings.clock_skew)
+        try:
+            return codec.decode_items(plain)
+        except codec.MalformedMessage as exc:
+            raise Refused("malformed", str(exc)) from None
+
+    def _take(self, origin: ID, item: codec.Announcement) -> None:
+        settings = self.intake.settings
+        if item.stored_at > time.time() + settings.clock_skew:
+            raise Refused("future", "announced entry stored in the future")
+        if item.size > settings.max_entry_bytes:
+            raise Refused("oversize", f"announced entry of {item.size} bytes")
+        if is_duplicate(item.stored_at, item.cid, self.intake.store.read(item.key)):
+            self.intake.counters.add("duplicates")
+            return
+        if not item.sealed_entry:
+            self.fetch.fetch_announced(origin, item)
+            return
+        entry = self.intake.open_verified(item.sealed_entry, key=item.key, cid=item.cid)
+        if entry.stored_at != item.stored_at:
+            raise Refused("malformed", "announcement does not describe its entry")
+        self.intake.keep(entry)

@@ -1,0 +1,147 @@
+"""The daemon as this process: configuration checks, one daemon per cache directory,
+the pid file, signals and logging.  ``ghcache daemon run`` and ``python -m
+ghcache.p2p.daemon`` both call :func:`main`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import trio
+from multiaddr import Multiaddr
+
+from ghcache.core.config import ConfigError
+from ghcache.core.store import CacheDirError, ensure_cache_dir
+from ghcache.crypto import Keyring
+from ghcache.p2p.client import DaemonClient, DaemonError, DaemonUnavailable
+from ghcache.p2p.daemon import Daemon
+from ghcache.p2p.ipc import LOCK_NAME, pid_path, socket_path
+from ghcache.p2p.peers import split_p2p_addr
+from ghcache.p2p.settings import P2PSettings
+
+log = logging.getLogger("ghcache.p2p")
+
+MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux, 104 on macOS
+
+
+class StartupError(Exception):
+    """Why the daemon cannot start, in one line; ``status`` is the exit status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def main() -> int:
+    """Run the daemon in the foreground until SIGTERM/SIGINT; returns the exit status."""
+    configure_logging()
+    try:
+        settings, keyring = read_configuration()
+        cache_dir = settings.core.cache_dir
+        prepare_cache_dir(cache_dir)
+        hold_lock(cache_dir)  # for the life of the process
+    except StartupError as exc:
+        print(f"ghcache daemon: {exc}", file=sys.stderr)
+        return exc.status
+
+    def write_pid_file() -> None:
+        fd = os.open(pid_path(cache_dir), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{os.getpid()}\n")
+
+    try:
+        daemon = Daemon(settings, keyring)
+        trio.run(run_until_signal, lambda: daemon.run(on_ready=write_pid_file))
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:
+        print(f"ghcache daemon: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        remove_own_files(cache_dir)
+    if daemon.failure:
+        print(f"ghcache daemon: {daemon.failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def read_configuration() -> tuple[P2PSettings, Keyring]:
+    try:
+        settings = P2PSettings.from_env()
+    except ConfigError as exc:
+        raise StartupError(str(exc), 2) from None
+    try:
+        for text in settings.bootstrap_peers:
+            split_p2p_addr(text)
+            Multiaddr(text)
+    except Exception as exc:
+        raise StartupError(f"CACHE_BOOTSTRAP_PEERS: {exc}", 2) from None
+    keyring = Keyring.from_env()
+    if keyring is None:
+        raise StartupError(
+            "no shared secret: set CACHE_SHARED_SECRET (or GH_TOKEN/GITHUB_TOKEN)", 2
+        )
+    return settings, keyring
+
+
+def prepare_cache_dir(cache_dir: Path) -> None:
+    try:
+        ensure_cache_dir(cache_dir)
+    except CacheDirError as exc:
+        raise StartupError(str(exc), 1) from None
+    if len(str(socket_path(cache_dir))) > MAX_SOCKET_PATH:
+        raise StartupError(f"cache directory path too long for a socket: {cache_dir}", 1)
+
+
+def hold_lock(cache_dir: Path) -> None:
+    """Lock the cache directory's daemon lock until this process exits, or raise."""
+    lock_fd = os.open(cache_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(lock_fd)
+        try:
+            pid = DaemonClient(cache_dir, timeout=1.0).status().get("pid")
+        except (DaemonUnavailable, DaemonError):
+            pid = "starting"
+        raise StartupError(f"already running (pid {pid})", 1) from None
+
+
+async def run_until_signal(run: Callable[[], Awaitable[None]]) -> None:
+    async with trio.open_nursery() as nursery:
+
+        async def main() -> None:
+            await run()
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(main)
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                log.info("stopping on signal %d", signum)
+                nursery.cancel_scope.cancel()
+                return
+
+
+def configure_logging() -> None:
+    level = os.environ.get("CACHE_LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    log.setLevel(getattr(logging, level, logging.INFO))
+    # libp2p is chatty at WARNING about peers that go away: not our operator's concern.
+    logging.getLogger("libp2p").setLevel(logging.ERROR)
+
+
+def remove_own_files(cache_dir: Path) -> None:
+    pid_file = pid_path(cache_dir)
+    with contextlib.suppress(OSError, ValueError):
+        if int(pid_file.read_text().strip()) == os.getpid():
+            pid_file.unlink()
+            socket_path(cache_dir).unlink()
