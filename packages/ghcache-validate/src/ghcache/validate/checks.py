@@ -196,6 +196,9 @@ def probe_entry(ttl: float = 60.0, stored_at: float | None = None) -> Any:
     )
 
 
+PROBE_IDENTITY = "ghcache-validate-probe"
+
+
 def check_disk(ctx: Context, details: dict[str, Any]) -> str:
     from ghcache.core.policy import Action, Options, before_request
     from ghcache.core.store import CacheDirError, DiskStore
@@ -216,10 +219,18 @@ def check_disk(ctx: Context, details: dict[str, Any]) -> str:
         if mode != 0o600:
             raise CheckFailed(f"entries are written with mode {mode:04o} (want 0600)")
         options = Options(max_stale=settings.max_stale)
-        revalidate = before_request(back, now, options, limited_until=None)
+        mine = {"identity": PROBE_IDENTITY, "sharing": settings.sharing}
+        back = back.replace(access={PROBE_IDENTITY: back.stored_at})
+        revalidate = before_request(back, now, options, None, **mine)
         if revalidate.action is not Action.REVALIDATE:
             raise CheckFailed(f"an expired entry with an ETag led to {revalidate.action.value!r}")
-        limited = before_request(back, now, options, limited_until=now + 60)
+        if settings.sharing != "team":
+            theirs = before_request(back.replace(access={}), now, options, now + 60, **mine)
+            if theirs.action is not Action.FAIL:
+                raise CheckFailed(
+                    f"another identity's entry while rate limited led to {theirs.action.value!r}"
+                )
+        limited = before_request(back, now, options, now + 60, **mine)
         if settings.max_stale >= 60 and limited.action is not Action.SERVE_STALE:
             raise CheckFailed(
                 f"while rate limited an expired entry led to {limited.action.value!r}"
@@ -228,7 +239,11 @@ def check_disk(ctx: Context, details: dict[str, Any]) -> str:
         store.delete(entry.key)
     if store.read(entry.key) is not None:
         raise CheckFailed("a deleted entry is still readable")
-    return "put/get/delete round trip; expired entry revalidates, served stale when rate limited"
+    details["sharing"] = settings.sharing
+    return (
+        "put/get/delete round trip; expired entry revalidates, served stale when rate limited; "
+        f"sharing mode {settings.sharing}"
+    )
 
 
 def check_upstream(ctx: Context, details: dict[str, Any]) -> str:
@@ -270,7 +285,7 @@ def check_daemon(ctx: Context, details: dict[str, Any]) -> str:
     from ghcache.p2p.client import DaemonClient, DaemonError, DaemonUnavailable
 
     settings = ctx.require_settings()
-    if not settings.enable_p2p:
+    if not p2p_settings(settings).enable_p2p:
         raise CheckSkipped("CACHE_ENABLE_P2P is off")
     client = DaemonClient(settings.cache_dir, timeout=2.0)
     if not client.is_present():
@@ -287,6 +302,17 @@ def check_daemon(ctx: Context, details: dict[str, Any]) -> str:
     return f"pid {status.get('pid')}, peer id {status.get('peer_id')}, up {uptime} s"
 
 
+def p2p_settings(settings: Any) -> Any:
+    """ghcache-p2p's settings, from the environment core's ``settings`` were read from."""
+    from ghcache.core.config import ConfigError
+    from ghcache.p2p.settings import P2PSettings
+
+    try:
+        return P2PSettings.from_settings(settings)
+    except ConfigError as exc:
+        raise CheckFailed(str(exc)) from None
+
+
 def team_peers(status: Mapping[str, Any]) -> list[str]:
     return [str(p) for p in status.get("topic_peers", [])]
 
@@ -298,7 +324,7 @@ def check_peers(ctx: Context, details: dict[str, Any]) -> str:
     team = team_peers(status)
     others = [p["peer_id"] for p in status.get("peers", []) if not p.get("topic")]
     details.update(team_peers=team, other_peers=others)
-    settings = ctx.require_settings()
+    settings = p2p_settings(ctx.require_settings())
     if not team:
         if not settings.bootstrap_peers and not settings.enable_mdns:
             raise CheckSkipped("no CACHE_BOOTSTRAP_PEERS and mDNS off: this daemon runs alone")
@@ -310,7 +336,6 @@ def check_peers(ctx: Context, details: dict[str, Any]) -> str:
 
 def check_peer_round_trip(ctx: Context, details: dict[str, Any]) -> str:
     """Announce a probe entry, forget it locally, and get it back from a peer."""
-    from ghcache.core.entry import Entry
     from ghcache.core.store import DiskStore
     from ghcache.p2p.client import DaemonClient
 
@@ -329,16 +354,16 @@ def check_peer_round_trip(ctx: Context, details: dict[str, Any]) -> str:
         deadline = started + PEER_ROUND_TRIP_TIMEOUT
         while True:
             store.delete(entry.key)  # so the daemon has to ask its peers
-            raw = client.lookup(entry.key, timeout=1.0)
-            if raw is not None:
+            # Found means the daemon verified a peer's copy and stored it here.
+            if client.lookup(entry.key, newer_than=0.0, timeout=1.0):
                 break
             if time.monotonic() > deadline:
                 raise CheckFailed(
                     f"no peer returned the announced probe entry within {PEER_ROUND_TRIP_TIMEOUT} s"
                 )
             time.sleep(0.2)
-        back = Entry.from_bytes(raw, trust_data=False)
-        if back.body != entry.body:
+        back = store.read(entry.key)
+        if back is None or back.body != entry.body:
             raise CheckFailed("a peer returned a different body for the probe entry")
     finally:
         store.delete(entry.key)

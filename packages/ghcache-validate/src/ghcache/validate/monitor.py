@@ -55,8 +55,14 @@ def snapshot(env: Mapping[str, str] | None = None, now: float | None = None) -> 
         "cache": cache,
         "rate_limit": newest_rate_limit(store.directory, now),
         "limited_until": limited_until(settings.cache_dir, now),
-        "daemon": daemon_snapshot(settings.cache_dir) if settings.enable_p2p else None,
+        "daemon": daemon_snapshot(settings.cache_dir) if p2p_enabled(settings) else None,
     }
+
+
+def p2p_enabled(settings: Any) -> bool:
+    from ghcache.p2p.settings import P2PSettings
+
+    return P2PSettings.from_settings(settings).enable_p2p
 
 
 def newest_rate_limit(directory: Path, now: float) -> dict[str, Any] | None:
