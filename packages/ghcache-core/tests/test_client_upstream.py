@@ -15,6 +15,7 @@ import pytest
 from ghcache.core.client import CachingClient, UpstreamUnavailable
 from ghcache.core.config import Settings
 from ghcache.core.hosts import resolve_host
+from ghcache.core.ratelimit import limit_key
 from ghcache.core.upstream import Upstream
 from ghcache.fakehub import FakeHub
 
@@ -149,7 +150,8 @@ def test_secondary_limit_waits_retry_after(hub: FakeHub, tmp_path: Path) -> None
     hub.inject(secondary=True, retry_after=120, times=1)
     limited = client.request("GET", hub.url + "repos/octo/hello")
     assert limited.status in (403, 429)
-    until = client.ratelimits.until(f"{client.host.hostname}:{_fingerprint(ALICE)}", clock.now)
+    key = limit_key(client.host.hostname, _fingerprint(ALICE), "core")
+    until = client.ratelimits.until(key, clock.now)
     assert until is not None and 119 <= until - clock.now <= 121
     with pytest.raises(UpstreamUnavailable):
         client.request("GET", hub.url + "repos/octo/hello")
@@ -278,3 +280,29 @@ def test_token_goes_only_to_the_api_host(hub: FakeHub, tmp_path: Path) -> None:
         assert answer.status == 401  # no credentials were sent to the other host
         assert [record.login for record in elsewhere.requests] == [None]
     assert json.loads(client.request("GET", hub.url + "user").body)["login"] == "alice"
+
+
+def test_an_exhausted_graphql_limit_does_not_stop_rest_calls(hub: FakeHub, tmp_path: Path) -> None:
+    client = make_client(hub, tmp_path)
+    hub.exhaust(ALICE, "graphql")
+    query = b'{"query": "query { viewer { login } }"}'
+    client.request("POST", hub.graphql_url, body=query)
+    remembered = client.ratelimits.active(time.time())
+    assert remembered and all(key.endswith(":graphql") for key in remembered)
+    assert client.request("GET", hub.url + "repos/octo/hello").status == 200
+
+
+@pytest.mark.parametrize("retry_after", ["100000000000000000", "1e999", "nan", "-5"])
+def test_an_absurd_retry_after_cannot_poison_the_memory(
+    hub: FakeHub, tmp_path: Path, retry_after: str
+) -> None:
+    client = make_client(hub, tmp_path)  # its cache directory does not exist yet
+    hub.inject(secondary=True, retry_after=retry_after, times=1)
+    client.request("GET", hub.url + "repos/octo/hello")
+    now = time.time()
+    active = client.ratelimits.active(now)
+    assert active, "the first refusal in a new cache directory is remembered"
+    assert all(now < until <= now + 3600 + 1 for until in active.values())
+    # a file written by someone else with absurd values is ignored, not fatal
+    client.ratelimits.path.write_text('{"x:y:core": 1e308, "a:b:core": "soon"}')
+    assert client.ratelimits.active(now) == {}

@@ -32,7 +32,13 @@ from ghcache.core.policy import (
     stale_usable,
     storable_ttl,
 )
-from ghcache.core.ratelimit import RateLimitMemory, limited_until
+from ghcache.core.ratelimit import (
+    RateLimitMemory,
+    limit_key,
+    limited_until,
+    parse_rate_limit,
+    resource_for,
+)
 from ghcache.core.scope import build_request, identity_fingerprint, normalize_url, split_url
 from ghcache.core.store import CacheDirError, DiskStore
 from ghcache.core.upstream import Upstream, UpstreamError
@@ -172,7 +178,8 @@ class CachingClient:
         now = self._clock()
         sharing = self.settings.sharing
         who = identity_fingerprint(self._token)
-        limits_key = f"{self.host.hostname}:{who}"
+        bucket = resource_for(request.path, graphql=request.is_graphql)
+        limits_key = limit_key(self.host.hostname, who, bucket)
         own = (
             request
             if request.scope != SHARED_SCOPE
@@ -227,7 +234,10 @@ class CachingClient:
             return self._stale_or_raise(entry, now, options, str(exc), who)
         until = limited_until(raw.status, raw.headers, raw.body, now)
         if until is not None:
-            self.ratelimits.remember(limits_key, until, now)
+            named = parse_rate_limit(raw.headers).resource  # GitHub names the bucket it charged
+            self.ratelimits.remember(
+                limit_key(self.host.hostname, who, named) if named else limits_key, until, now
+            )
             if stale_usable(entry, now, options, who, sharing) and entry is not None:
                 self.stats.add(upstream_requests=1, stale_served=1)
                 reason = f"rate limited until {time.strftime('%H:%M:%S', time.localtime(until))}"

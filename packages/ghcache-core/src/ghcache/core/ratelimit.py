@@ -1,7 +1,9 @@
 """GitHub's rate-limit headers, and the "limited until" time shared across processes.
 
 When GitHub says no, every process on the machine should stop asking until
-the limit resets; the time is remembered per host and identity in the cache dir.
+the limit resets; the time is remembered per host, identity and rate-limit
+resource (``x-ratelimit-resource``: core, search, graphql, code_search, ...) in
+the cache dir, so an exhausted GraphQL limit does not stop REST calls.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from ghcache.core.entry import header_value
 
 RATELIMIT_FILE = "ratelimit.json"
 SECONDARY_DEFAULT_WAIT = 60.0
+# GitHub's limits reset within the hour; a wait beyond this is not believed (a
+# hostile or broken upstream must not stop every later call for ever).
+MAX_WAIT = 3600.0
 _SECONDARY_MARKERS = (b"secondary rate limit", b"abuse detection")
 
 
@@ -41,7 +46,7 @@ def parse_rate_limit(headers: list[tuple[str, str]]) -> RateLimit:
         limit=number("x-ratelimit-limit"),
         remaining=number("x-ratelimit-remaining"),
         used=number("x-ratelimit-used"),
-        reset=float(reset) if reset is not None else None,
+        reset=float(reset) if reset is not None and abs(reset) < 2**53 else None,
         resource=header_value(headers, "x-ratelimit-resource"),
     )
 
@@ -50,53 +55,90 @@ def limited_until(
     status: int, headers: list[tuple[str, str]], body: bytes, now: float
 ) -> float | None:
     """Until when a response says we are rate limited, or None if it does not."""
-    if status not in (403, 429):
+    if status == 200 and b'"RATE_LIMITED"' in body[:4096]:
+        status = 429  # GitHub's GraphQL says it with a 200 and a RATE_LIMITED error
+    elif status not in (403, 429):
         return None
     retry_after = header_value(headers, "retry-after")
     if retry_after is not None:
-        with contextlib.suppress(ValueError):
-            return now + max(1.0, float(retry_after))
+        with contextlib.suppress(ValueError, OverflowError):
+            wait = float(retry_after)
+            if wait == wait:  # not NaN
+                return now + min(MAX_WAIT, max(1.0, wait))
     info = parse_rate_limit(headers)
     if info.remaining == 0:
-        return info.reset if info.reset and info.reset > now else now + SECONDARY_DEFAULT_WAIT
+        if info.reset is not None and now < info.reset <= now + MAX_WAIT:
+            return info.reset
+        return now + (MAX_WAIT if info.reset and info.reset > now else SECONDARY_DEFAULT_WAIT)
     lowered = body[:4096].lower()
     if status == 429 or any(marker in lowered for marker in _SECONDARY_MARKERS):
         return now + SECONDARY_DEFAULT_WAIT
     return None
 
 
+def resource_for(path: str, *, graphql: bool) -> str:
+    """The rate-limit bucket a request will be charged to, before GitHub says so."""
+    if graphql:
+        return "graphql"
+    path = path.strip("/")
+    if path.startswith("search/code"):
+        return "code_search"
+    if path.startswith("search/"):
+        return "search"
+    return "core"
+
+
+def limit_key(host: str, identity: str, resource: str) -> str:
+    """``host:identity:resource``, the name a wait is remembered under."""
+    return f"{host}:{identity}:{resource}"
+
+
 class RateLimitMemory:
-    """Limited-until times per (host, identity), shared by every process using the dir."""
+    """Limited-until times per (host, identity, resource), shared by every process using the dir."""
 
     def __init__(self, directory: Path) -> None:
         self.path = Path(directory) / RATELIMIT_FILE
 
-    def _read(self) -> dict[str, float]:
+    def _read(self, now: float) -> dict[str, float]:
         try:
             raw = json.loads(self.path.read_bytes())
         except (OSError, ValueError, RecursionError):
             return {}
         if not isinstance(raw, dict):
             return {}
-        return {k: float(v) for k, v in raw.items() if isinstance(v, int | float)}
+        # A time beyond any real wait (a damaged or poisoned file) is not believed.
+        return {
+            str(k): float(v)
+            for k, v in raw.items()
+            if type(v) in (int, float) and v == v and v <= now + MAX_WAIT + 60
+        }
 
     def active(self, now: float) -> dict[str, float]:
-        """Every (host:identity) still limited at ``now``, with its limited-until time."""
-        return {who: until for who, until in self._read().items() if until > now}
+        """Every ``host:identity:resource`` still limited at ``now``, with its limited-until time."""
+        return {who: until for who, until in self._read(now).items() if until > now}
 
     def until(self, who: str, now: float) -> float | None:
-        value = self._read().get(who)
+        value = self._read(now).get(who)
         return value if value is not None and value > now else None
 
     def remember(self, who: str, until: float, now: float) -> None:
         # Last writer wins: a lost update only means one more request is tried.
-        records = {k: v for k, v in self._read().items() if v > now}
-        records[who] = until
+        records = {k: v for k, v in self._read(now).items() if v > now}
+        records[who] = min(until, now + MAX_WAIT)
         self._write(records)
+
+    def forget(self) -> int:
+        """Drop every remembered wait (``ghcache ratelimit clear``); how many were active."""
+        count = len(self._read(float("inf")))
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        return count
 
     def _write(self, records: dict[str, float]) -> None:
         tmp = self.path.with_name(f".{RATELIMIT_FILE}.{os.getpid()}.tmp")
         with contextlib.suppress(OSError):
+            # The first call in a new cache directory may be the one that is refused.
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as handle:
                 json.dump(records, handle)
