@@ -306,3 +306,19 @@ def test_an_absurd_retry_after_cannot_poison_the_memory(
     # a file written by someone else with absurd values is ignored, not fatal
     client.ratelimits.path.write_text('{"x:y:core": 1e308, "a:b:core": "soon"}')
     assert client.ratelimits.active(now) == {}
+
+
+def test_a_hanging_upstream_gives_the_stored_answer_after_cache_upstream_timeout(
+    hub: FakeHub, tmp_path: Path
+) -> None:
+    env = {"CACHE_DIR": str(tmp_path), "CACHE_UPSTREAM_TIMEOUT": "1", "GITHUB_API_URL": hub.url}
+    client = CachingClient(Settings.from_env(env), resolve_host(None, env), ALICE)
+    url = hub.url + "repos/octo/hello"
+    first = client.request("GET", url, ttl=0)
+    hub.inject(delay=5.0, times=1)
+    started = time.monotonic()
+    stale = client.request("GET", url, ttl=0)
+    assert time.monotonic() - started < 4
+    assert (stale.source, stale.body) == ("stale", first.body)
+    assert stale.notice is not None and "timed out" in stale.notice
+    client.close()

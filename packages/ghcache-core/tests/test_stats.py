@@ -141,3 +141,23 @@ def test_stats_file_mode(tmp_path: Path) -> None:
     assert oct((tmp_path / "stats.json").stat().st_mode & 0o777) == oct(0o600)
     assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
     assert os.path.exists(tmp_path / ".stats.lock")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [(b"garbage{", "was not JSON"), (b'{"hits": -5, "misses": 2}', "invalid value for 'hits'")],
+)
+def test_a_damaged_stats_file_is_said_once_and_rebuilt(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    (tmp_path / "stats.json").write_bytes(content)
+    code = (
+        "import sys; from ghcache.core.stats import Stats; "
+        "s = Stats(sys.argv[1]); s.add(hits=1); s.add(hits=1); print(s.read()['hits'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0
+    assert done.stdout.strip() == "2"
+    assert done.stderr.count("stats.json") == 1 and problem in done.stderr

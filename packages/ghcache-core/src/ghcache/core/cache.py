@@ -63,8 +63,6 @@ class GitHubAPICache:
         self._env = env
         ensure_cache_dir(self.cache_dir)
         self.store = DiskStore(self.cache_dir, max_bytes=max_bytes or defaults.max_bytes)
-        self.hits = 0
-        self.misses = 0
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -155,12 +153,17 @@ class GitHubAPICache:
     def _read(self, namespace: str, endpoint: str, args: Sequence[Any]) -> Entry | None:
         return self.store.read(self.request_for(namespace, endpoint, args).key)
 
+    @property
+    def hits(self) -> int:
+        """Fresh answers from this cache directory, all processes and all time (``stats.json``)."""
+        return self.store.stats.read()["hits"]
+
+    @property
+    def misses(self) -> int:
+        """Lookups this cache directory could not answer, all processes and all time."""
+        return self.store.stats.read()["misses"]
+
     def _count(self, *, hit: bool) -> None:
-        with self._lock:
-            if hit:
-                self.hits += 1
-            else:
-                self.misses += 1
         self.store.stats.add(**({"hits": 1} if hit else {"misses": 1}))
 
 

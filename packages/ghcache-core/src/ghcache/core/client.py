@@ -65,7 +65,7 @@ class CachingClient:
         self.store = DiskStore(settings.cache_dir, max_bytes=settings.max_bytes)
         self.stats = self.store.stats
         self.ratelimits = RateLimitMemory(settings.cache_dir)
-        self._upstream = upstream or Upstream(token)
+        self._upstream = upstream or Upstream(token, timeout=settings.upstream_timeout)
         self._clock = clock
         self._inflight: dict[str, Future[ApiResponse]] = {}
         self._inflight_lock = threading.Lock()

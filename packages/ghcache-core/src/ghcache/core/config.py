@@ -47,6 +47,7 @@ class Settings:
             max_stale=_whole(values["CACHE_MAX_STALE"]),
             negative_ttl=_whole(values["CACHE_NEGATIVE_TTL"]),
             sharing=str(values["CACHE_SHARING"]),
+            upstream_timeout=float(_whole(values["CACHE_UPSTREAM_TIMEOUT"])),
             sources=sources,
             env=env,
         )

@@ -34,16 +34,27 @@ LOCK_FILE = ".stats.lock"
 
 def parse_counters(raw: bytes) -> dict[str, int]:
     """Counters from the file's bytes (missing or unreadable: all zero)."""
+    return check_counters(raw)[0]
+
+
+def check_counters(raw: bytes) -> tuple[dict[str, int], str | None]:
+    """(counters, what was wrong with the file or None); bad values count as zero."""
     counters = dict.fromkeys(COUNTERS, 0)
+    if not raw.strip():
+        return counters, None
     try:
         stored = json_loads(raw)
     except ValueError:
-        return counters
-    if isinstance(stored, dict):
-        for name, value in stored.items():
-            if type(value) is int:
-                counters[name] = value
-    return counters
+        return counters, "was not JSON"
+    if not isinstance(stored, dict):
+        return counters, "was not a JSON object"
+    problem = None
+    for name, value in stored.items():
+        if type(value) is int and value >= 0:
+            counters[name] = value
+        else:
+            problem = f"had an invalid value for {name!r}"
+    return counters, problem
 
 
 def dump_counters(counters: dict[str, int]) -> bytes:
@@ -78,7 +89,9 @@ def update_counters(directory: str, increments: dict[str, int] | None) -> None:
             if increments is None:
                 counters = dict.fromkeys(COUNTERS, 0)
             else:
-                counters = parse_counters(old)
+                counters, problem = check_counters(old)
+                if problem is not None:  # said once: the rewrite below repairs the file
+                    os.write(2, f"ghcache: {STATS_FILE} {problem}; its counters restart\n".encode())
                 for name, value in increments.items():
                     counters[name] = counters.get(name, 0) + value
             data = dump_counters(counters)

@@ -10,7 +10,7 @@ if TYPE_CHECKING:  # typing costs ~10 ms to import: only the checker sees these
 
 DEFAULT_CACHE_DIR = "~/.cache/github_cli"
 SHARING_MODES = ("verified", "team", "off")
-DEFAULT_UPSTREAM_TIMEOUT = 30
+DEFAULT_UPSTREAM_TIMEOUT = 10
 
 # name -> (default, minimum, maximum) for whole numbers; the others are below.
 INT_SETTINGS: dict[str, tuple[str, int, int | None]] = {
@@ -18,6 +18,8 @@ INT_SETTINGS: dict[str, tuple[str, int, int | None]] = {
     "CACHE_MAX_BYTES": (str(512 * 1024 * 1024), 1, None),
     "CACHE_MAX_STALE": (str(24 * 3600), 0, None),
     "CACHE_NEGATIVE_TTL": ("60", 0, None),
+    # seconds GitHub may take to answer before a stored answer is served stale
+    "CACHE_UPSTREAM_TIMEOUT": (str(DEFAULT_UPSTREAM_TIMEOUT), 1, 3600),
 }
 DEFAULTS: dict[str, str] = {
     "CACHE_DIR": DEFAULT_CACHE_DIR,
