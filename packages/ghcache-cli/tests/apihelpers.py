@@ -27,7 +27,9 @@ from typing import Any
 
 GH = shutil.which("gh")
 GHCACHE_SCRIPT = Path(sys.executable).with_name("ghcache")
-API_SNIPPET = "from ghcache.cli.api import api_command; api_command(prog_name='ghcache api')"
+API_SNIPPET = (
+    "from ghcache.cli.api.command import api_command; api_command(prog_name='ghcache api')"
+)
 
 # Headers whose values change between two identical requests (time, counters, ids).
 VOLATILE_HEADERS = re.compile(

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ghcache.cli.api import api_command
+from ghcache.cli.api.command import api_command
 
 _spec = importlib.util.spec_from_file_location(
     "ghcache_api_helpers", Path(__file__).with_name("apihelpers.py")

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ghcache.cli import output
-from ghcache.cli.durations import DurationError, parse_duration
-from ghcache.cli.fields import (
+from ghcache.cli.gh import error_messages, output
+from ghcache.cli.gh.durations import DurationError, parse_duration
+from ghcache.cli.gh.fields import (
     FieldError,
     FieldValueError,
     add_query,
@@ -27,11 +27,12 @@ from ghcache.cli.fields import (
     graphql_payload,
     parse_fields,
 )
-from ghcache.cli.gotext import go_float_v, truncate_text
-from ghcache.cli.jqfilter import JqError, JqFilter, format_result, go_float
-from ghcache.cli.paginate import add_per_page, find_end_cursor, find_next_page, slurp
-from ghcache.cli.placeholders import PlaceholderError, Resolver, parse_repo_name, repo_from_url
-from ghcache.cli.template import Template, TemplateError
+from ghcache.cli.gh.goprint import go_float_v
+from ghcache.cli.gh.gotext import truncate_text
+from ghcache.cli.gh.jqfilter import JqError, JqFilter, format_result, go_float
+from ghcache.cli.gh.paginate import add_per_page, find_end_cursor, find_next_page, slurp
+from ghcache.cli.gh.placeholders import PlaceholderError, Resolver, parse_repo_name, repo_from_url
+from ghcache.cli.gh.template import Template, TemplateError
 
 # --------------------------------------------------------------------------- durations
 
@@ -337,34 +338,38 @@ def test_sanitized_json_stays_json(value: Any) -> None:
 
 def test_server_errors() -> None:
     headers = [("Content-Type", "application/json")]
-    assert output.server_error(200, headers, b"{}", graphql=False) is None
-    assert output.server_error(404, headers, b'{"message":"Not Found"}', graphql=False) == (
+    assert error_messages.server_error(200, headers, b"{}", graphql=False) is None
+    assert error_messages.server_error(404, headers, b'{"message":"Not Found"}', graphql=False) == (
         "Not Found (HTTP 404)"
     )
     assert (
-        output.server_error(422, headers, b'{"errors":[{"message":"a"},"b"]}', graphql=False)
+        error_messages.server_error(
+            422, headers, b'{"errors":[{"message":"a"},"b"]}', graphql=False
+        )
         == "a\nb"
     )
     assert (
-        output.server_error(400, headers, b'{"message":"M","errors":"E"}', graphql=False) == "E (M)"
+        error_messages.server_error(400, headers, b'{"message":"M","errors":"E"}', graphql=False)
+        == "E (M)"
     )
-    assert output.server_error(500, [], b"oops", graphql=False) == "HTTP 500"
+    assert error_messages.server_error(500, [], b"oops", graphql=False) == "HTTP 500"
     assert (
-        output.server_error(200, headers, b'{"errors":[{"message":"bad"}]}', graphql=True) == "bad"
+        error_messages.server_error(200, headers, b'{"errors":[{"message":"bad"}]}', graphql=True)
+        == "bad"
     )
-    assert output.server_error(401, headers, b'{"MESSAGE":"Bad credentials"}', graphql=False) == (
-        "Bad credentials (HTTP 401)"
-    )
+    assert error_messages.server_error(
+        401, headers, b'{"MESSAGE":"Bad credentials"}', graphql=False
+    ) == ("Bad credentials (HTTP 401)")
 
 
 def test_scopes_suggestion() -> None:
     headers = [("X-Oauth-Scopes", "repo, admin:org"), ("X-Accepted-Oauth-Scopes", "read:org, gist")]
-    assert output.scopes_suggestion(404, headers, "github.com") == (
+    assert error_messages.scopes_suggestion(404, headers, "github.com") == (
         'This API operation needs the "gist" scope. To request it, run:  '
         "gh auth refresh -h github.com -s gist"
     )
-    assert output.scopes_suggestion(422, headers, "github.com") is None
-    assert output.scopes_suggestion(404, headers[1:], "github.com") is None
+    assert error_messages.scopes_suggestion(422, headers, "github.com") is None
+    assert error_messages.scopes_suggestion(404, headers[1:], "github.com") is None
 
 
 def test_write_cached_matches_the_command_pieces() -> None:
@@ -599,7 +604,7 @@ def test_go_float_printing_and_truncate() -> None:
 def test_deeply_nested_bodies_fail_cleanly(depth: int) -> None:
     body = b"[" * depth + b"]" * depth
     assert output.colorize_json(body) is None or depth < 1000
-    assert output.message_from_body(body, 404) == ""
+    assert error_messages.message_from_body(body, 404) == ""
     assert find_end_cursor(body) == ""
     with pytest.raises(JqError, match="nested too deeply"):
         run_jq(".", body)

@@ -1,14 +1,16 @@
 """Commands from plugins appear under ``ghcache`` through the pluggy hook
-``register_commands(cli)``: a plugin found by real entry-point discovery (a
-dist-info directory on the path of a real process), one registered on the
-plugin manager in this process, and a broken one that must not take the
-built-in commands down with it."""
+``register_commands(cli)``, which ghcache-cli adds to core's plugin manager: a
+plugin found by real entry-point discovery (a dist-info directory on the path
+of a real process), one registered on the plugin manager in this process, and a
+broken one that must not take the built-in commands down with it.  Plugins'
+settings appear in ``ghcache config`` through ``config_rows(env)``."""
 
 from __future__ import annotations
 
+import json
 import os
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from ghcache.cli import hookspecs as cli_hookspecs
 from ghcache.cli.main import cli as ghcache_cli
+from ghcache.cli.plugins import cli_plugin_manager
 from ghcache.core.hookspecs import hookimpl
 from ghcache.core.plugins import pm
 
@@ -97,7 +101,7 @@ class GreetPlugin:
 @pytest.fixture
 def greet_plugin() -> Iterator[GreetPlugin]:
     plugin = GreetPlugin()
-    pm.register(plugin, name="test-greet")
+    cli_plugin_manager().register(plugin, name="test-greet")
     try:
         yield plugin
     finally:
@@ -114,7 +118,7 @@ def test_plugin_registered_on_the_manager(env: dict[str, str], greet_plugin: Gre
 
 
 def test_builtin_commands_come_through_the_hook(env: dict[str, str]) -> None:
-    from ghcache.cli import plugins as default_plugin
+    from ghcache.cli import default_plugin
 
     ghcache_cli.list_commands(click.Context(ghcache_cli))  # registers the default plugin
     assert pm.get_plugin(default_plugin.PLUGIN_NAME) is default_plugin
@@ -149,7 +153,7 @@ class FailingPlugin:
 @pytest.fixture
 def failing_plugin() -> Iterator[FailingPlugin]:
     plugin = FailingPlugin()
-    pm.register(plugin, name="test-failing")
+    cli_plugin_manager().register(plugin, name="test-failing")
     try:
         yield plugin
     finally:
@@ -169,3 +173,43 @@ def test_a_failing_command_is_one_line(
     monkeypatch.setenv("GHCACHE_DEBUG", "1")
     debug = CliRunner().invoke(ghcache_cli, ["kaput"])
     assert isinstance(debug.exception, RuntimeError)  # the traceback, for whoever asked
+
+
+def test_the_cli_adds_its_hookspecs_once() -> None:
+    assert cli_plugin_manager() is pm
+    assert cli_plugin_manager() is pm  # a second call adds nothing (and does not raise)
+    for name in ("register_commands", "config_rows"):
+        caller = getattr(pm.hook, name)
+        assert caller.has_spec() and caller.spec.namespace is cli_hookspecs
+
+
+class KnobPlugin:
+    @hookimpl
+    def config_rows(self, env: Mapping[str, str]) -> list[tuple[str, str, str]]:
+        knob = env.get("CACHE_TEST_KNOB")
+        return [("CACHE_TEST_KNOB", knob or "off", "env" if knob else "default")]
+
+
+@pytest.fixture
+def knob_plugin() -> Iterator[KnobPlugin]:
+    plugin = KnobPlugin()
+    cli_plugin_manager().register(plugin, name="test-knob")
+    try:
+        yield plugin
+    finally:
+        pm.unregister(plugin)
+
+
+def test_config_shows_plugin_rows_after_core_rows(
+    env: dict[str, str], knob_plugin: KnobPlugin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CACHE_TEST_KNOB", "loud")
+    text = CliRunner().invoke(ghcache_cli, ["config"])
+    assert text.exit_code == 0, text.output
+    names = [line.split()[0] for line in text.stdout.splitlines()]
+    assert names.index("CACHE_DIR") < names.index("CACHE_NEGATIVE_TTL")
+    assert names.index("CACHE_NEGATIVE_TTL") < names.index("CACHE_TEST_KNOB") < names.index("host")
+    knob = text.stdout.splitlines()[names.index("CACHE_TEST_KNOB")]
+    assert knob.split() == ["CACHE_TEST_KNOB", "loud", "(env)"]
+    report = json.loads(CliRunner().invoke(ghcache_cli, ["config", "--json"]).stdout)
+    assert report["settings"]["CACHE_TEST_KNOB"] == {"value": "loud", "source": "env"}

@@ -127,7 +127,7 @@ def test_other_durations_are_not_fast(text: str) -> None:
 
 @given(st.text(st.sampled_from(list("0123456789hms.")), max_size=8))
 def test_fast_durations_agree_with_the_api_command(text: str) -> None:
-    from ghcache.cli import durations  # the api command's Go-duration parser
+    from ghcache.cli.gh import durations  # the api command's Go-duration parser
 
     seconds = parse_duration(text)
     if seconds is not None:

@@ -1,4 +1,4 @@
-"""The fast path prints a hit exactly as ``ghcache.cli.output.write_cached``
+"""The fast path prints a hit exactly as ``ghcache.cli.gh.output.write_cached``
 (whose pieces the ``api`` command prints with), colour on or off."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import itertools
 
 import pytest
 
-from ghcache.cli import fastpath, output
+from ghcache.cli import fastpath
+from ghcache.cli.gh import output
 
 HEADERS = [
     ("content-type", "application/json; charset=utf-8"),

@@ -102,7 +102,7 @@ def serve_hit(
     color = False
     if stdout_is_tty or any(env.get(name) for name in STYLE_ENV):
         try:
-            from ghcache.cli import output  # the api command's own rules
+            from ghcache.cli.gh import output  # the api command's own rules
 
             if output.wants_pager(env, stdout_is_tty):
                 return None  # gh pages a terminal's output: the api command runs the pager
@@ -183,7 +183,7 @@ def write_response(
     equal to ``write_cached``.
     """
     if request.include or color or b"\\u00" in stored.body:
-        from ghcache.cli import output
+        from ghcache.cli.gh import output
 
         output.write_cached(
             out, stored, include=request.include, silent=request.silent, color=color

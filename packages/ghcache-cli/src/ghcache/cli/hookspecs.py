@@ -17,6 +17,6 @@ def register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def config_rows(env: Mapping[str, str]) -> list[tuple[str, str, str]]:
+def config_rows(env: Mapping[str, str]) -> list[tuple[str, str, str]]:  # type: ignore[empty-body]
     """Rows ``(variable, effective value, "env" or "default")`` for ``ghcache config``:
     the settings a plugin owns (core's own rows are shown first)."""

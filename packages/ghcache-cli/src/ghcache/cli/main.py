@@ -1,10 +1,11 @@
 """The ``ghcache`` click group: built-in commands and those of installed plugins.
 
 Every command, the built-in ones included, arrives through the pluggy hook
-``register_commands(cli)``: the built-ins from :mod:`ghcache.cli.plugins`
-(registered on the plugin manager like any third party), the rest from the
-``ghcache`` entry-point group.  Scanning entry points costs ~100 ms, so it
-happens only when a name is not built in or the command list is shown.
+``register_commands(cli)`` (a hookspec of ghcache-cli, :mod:`ghcache.cli.hookspecs`):
+the built-ins from :mod:`ghcache.cli.default_plugin` (registered on the plugin
+manager like any third party), the rest from the ``ghcache`` entry-point group.
+Scanning entry points costs ~100 ms, so it happens only when a name is not
+built in or the command list is shown.
 """
 
 from __future__ import annotations
@@ -16,18 +17,10 @@ from typing import Any
 import click
 
 from ghcache.cli import __version__
+from ghcache.cli.errors import GhcacheError, one_line
 
 BUILTIN_COMMANDS = ("api", "cache", "config", "stats", "warm")
 DEBUG_ENV = "GHCACHE_DEBUG"
-
-
-class GhcacheError(click.ClickException):
-    """A one-line failure printed as ``ghcache: MESSAGE`` (exit 1), never a traceback."""
-
-    exit_code = 1
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"ghcache: {self.format_message()}", err=True)
 
 
 class GhcacheGroup(click.Group):
@@ -40,11 +33,10 @@ class GhcacheGroup(click.Group):
 
     def register_plugin_commands(self, *, entry_points: bool) -> None:
         """Call ``register_commands`` on the plugins registered since the last call."""
-        from ghcache.cli import plugins as default_plugin
-        from ghcache.core.plugins import load_plugins, pm
+        from ghcache.cli.plugins import cli_plugin_manager
+        from ghcache.core.plugins import load_plugins
 
-        if not pm.is_registered(default_plugin):
-            pm.register(default_plugin, name=default_plugin.PLUGIN_NAME)
+        pm = cli_plugin_manager()
         if entry_points and not self._entry_points_loaded:
             self._entry_points_loaded = True
             try:
@@ -98,8 +90,7 @@ def as_ghcache_error(exc: Exception) -> GhcacheError:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+    return one_line(str(exc)) or type(exc).__name__
 
 
 @click.group(

@@ -1,35 +1,26 @@
-"""ghcache-cli's own default plugin: the built-in commands, added through the
-same ``register_commands`` hook that third-party plugins implement."""
+"""ghcache-cli on core's plugin manager: the hooks the CLI adds
+(:mod:`ghcache.cli.hookspecs`) and its default plugin, registered like any other."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ghcache.core.hookspecs import hookimpl
-
-PLUGIN_NAME = "ghcache.cli.default"
-
-
-@hookimpl
-def register_commands(cli: Any) -> None:
-    from ghcache.cli.commands.cache import cache
-    from ghcache.cli.commands.config import config
-    from ghcache.cli.commands.stats import stats
-    from ghcache.cli.commands.warm import warm
-
-    for command in (cache, config, stats, warm):
-        cli.add_command(command)
-    api = api_command()
-    if api is not None:
-        cli.add_command(api, "api")
+if TYPE_CHECKING:
+    import pluggy
 
 
-def api_command() -> Any:
-    """The ``api`` command, or None while ``ghcache.cli.api`` is not installed."""
-    try:
-        from ghcache.cli.api import api_command as command
-    except ModuleNotFoundError as exc:
-        if exc.name != "ghcache.cli.api":
-            raise
-        return None
-    return command
+def cli_plugin_manager() -> pluggy.PluginManager:
+    """Core's plugin manager with the CLI's hookspecs and default plugin added (once).
+
+    The hookspecs come first, so that the CLI's hooks of every plugin registered
+    afterwards are checked against them.
+    """
+    from ghcache.cli import default_plugin, hookspecs
+    from ghcache.core.plugins import pm
+
+    caller = getattr(pm.hook, "register_commands", None)
+    if caller is None or not caller.has_spec():
+        pm.add_hookspecs(hookspecs)
+    if not pm.is_registered(default_plugin):
+        pm.register(default_plugin, name=default_plugin.PLUGIN_NAME)
+    return pm

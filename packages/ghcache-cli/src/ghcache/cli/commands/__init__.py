@@ -32,7 +32,7 @@ def endpoint_url(
 ) -> str:
     """The URL ``ghcache api ENDPOINT`` would GET: REST base + path, placeholders filled
     as the api command fills them (GH_REPO, else the git remotes; the current branch)."""
-    from ghcache.cli.placeholders import PlaceholderError, Resolver
+    from ghcache.cli.gh.placeholders import PlaceholderError, Resolver
 
     env = os.environ if env is None else env
     endpoint = endpoint.strip()

@@ -13,7 +13,7 @@ import click
 
 from ghcache.cli.commands import EndpointError, endpoint_url, load_settings, open_store
 from ghcache.cli.commands.stats import human_bytes
-from ghcache.cli.main import GhcacheError
+from ghcache.cli.errors import GhcacheError
 from ghcache.core.cid import is_cid
 from ghcache.core.entry import CorruptEntry, Entry
 from ghcache.core.store import DiskStore

@@ -1,4 +1,6 @@
-"""``ghcache config``: the effective configuration and where each value came from.
+"""``ghcache config``: the effective configuration and where each value came from:
+core's settings, then those that plugins own (the ``config_rows`` hook), the host
+and the token.
 
 Secrets are reported only as present or absent, with their source, never
 their value.
@@ -21,21 +23,25 @@ SHARED_SECRET_ENV = "CACHE_SHARED_SECRET"
 
 
 def setting_values(settings: Settings) -> dict[str, Any]:
-    """Each documented variable's effective (parsed) value, JSON-ready."""
+    """Each of core's variables with its effective (parsed) value, JSON-ready."""
     return {
         "CACHE_DIR": str(settings.cache_dir),
         "CACHE_DEFAULT_TTL": settings.default_ttl,
         "CACHE_MAX_BYTES": settings.max_bytes,
         "CACHE_MAX_STALE": settings.max_stale,
         "CACHE_NEGATIVE_TTL": settings.negative_ttl,
-        "CACHE_ENABLE_P2P": settings.enable_p2p,
-        "CACHE_LISTEN_PORT": settings.listen_port,
-        "CACHE_LISTEN_ADDR": settings.listen_addr,
-        "CACHE_BOOTSTRAP_PEERS": list(settings.bootstrap_peers),
-        "CACHE_ENABLE_MDNS": settings.enable_mdns,
-        "CACHE_PEER_TIMEOUT_MS": round(settings.peer_timeout * 1000),
-        "CACHE_METRICS_PORT": settings.metrics_port,
+        "CACHE_SHARING": settings.sharing,
     }
+
+
+def plugin_rows(env: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """``(variable, value, source)`` of the settings that plugins own (ghcache-p2p's...)."""
+    from ghcache.cli.plugins import cli_plugin_manager
+    from ghcache.core.plugins import load_plugins
+
+    pm = cli_plugin_manager()
+    load_plugins()
+    return [row for rows in pm.hook.config_rows(env=env) for row in rows]
 
 
 def effective_config(hostname: str | None, env: Mapping[str, str]) -> dict[str, Any]:
@@ -51,11 +57,14 @@ def effective_config(hostname: str | None, env: Mapping[str, str]) -> dict[str, 
     else:
         host_source = "default"
     secret_present = bool(env.get(SHARED_SECRET_ENV, "").strip())
+    rows = {
+        name: {"value": value, "source": settings.sources.get(name, "default")}
+        for name, value in setting_values(settings).items()
+    }
+    for name, value, source in plugin_rows(env):
+        rows[name] = {"value": value, "source": source}
     return {
-        "settings": {
-            name: {"value": value, "source": settings.sources.get(name, "default")}
-            for name, value in setting_values(settings).items()
-        },
+        "settings": rows,
         "host": {
             "hostname": host.hostname,
             "rest_url": host.rest_url,

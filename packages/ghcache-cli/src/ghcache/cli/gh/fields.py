@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import IO, Any
 from urllib.parse import quote_plus
 
-from ghcache.cli.gotext import go_type
+from ghcache.cli.gh.goprint import go_type
 
 Params = dict[str, Any]
 _INTEGER = re.compile(r"[+-]?[0-9]+")

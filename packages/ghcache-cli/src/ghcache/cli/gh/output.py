@@ -12,8 +12,8 @@ What gh does, and so what this does:
 * ``--include``: ``PROTO STATUS\\n``, then the headers with Go's canonical
   names, sorted, repeated ones joined with ", ", each ending ``\\r\\n``, then
   ``\\r\\n``;
-* errors: the body goes to stdout, then ``PROG: MESSAGE`` on stderr, where the
-  message comes from the JSON error body (``message``/``errors``).
+* errors: the body goes to stdout, then ``ghcache: MESSAGE`` on stderr, where
+  the message comes from the JSON error body (:mod:`ghcache.cli.gh.error_messages`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ if TYPE_CHECKING:  # typing costs import time on the hit path; annotations are s
         body: bytes
 
 
-PROG = "ghcache"
 COLOR_DELIM = "1;38"
 COLOR_KEY = "1;34"
 COLOR_NULL = "36"
@@ -45,7 +44,7 @@ RESET = "\x1b[m"
 INDENT = "  "
 
 _JSON_TYPE = re.compile(r"[/+]json(;|$)")
-_TOKEN_CHARS = frozenset(
+TOKEN_CHARS = frozenset(
     "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
 
@@ -121,7 +120,7 @@ def wants_pager(env: Mapping[str, str], stdout_is_tty: bool) -> bool:
 
 def canonical_header_key(name: str) -> str:
     """Go's ``textproto.CanonicalMIMEHeaderKey``: "x-github-request-id" -> "X-Github-Request-Id"."""
-    if not name or any(char not in _TOKEN_CHARS for char in name):
+    if not name or any(char not in TOKEN_CHARS for char in name):
         return name  # Go leaves keys with invalid characters alone
     out = []
     upper = True
@@ -337,94 +336,3 @@ def write_cached(
     if not silent:
         write_body(stored.body, stored.headers, out, is_tty=color, status=stored.status)
     out.flush()
-
-
-# --------------------------------------------------------------------------- errors
-
-
-def server_error(
-    status: int, headers: Iterable[tuple[str, str]], body: bytes, *, graphql: bool
-) -> str | None:
-    """gh's error message for a response, or None when it is a success.
-
-    JSON bodies of errors (and of every GraphQL answer) are searched for
-    ``message`` and ``errors``, like gh's ``parseErrorResponse``; other
-    failures read "HTTP 404".
-    """
-    headers = list(headers)
-    message = ""
-    if is_json(headers) and (graphql or status >= 400):
-        message = message_from_body(body, status)
-    if not message and status > 299:
-        message = f"HTTP {status}"
-    return message or None
-
-
-def _field(obj: Any, name: str) -> Any:
-    # Go's json.Unmarshal matches struct fields case-insensitively.
-    if not isinstance(obj, dict):
-        return None
-    if name in obj:
-        return obj[name]
-    for key, value in obj.items():
-        if key.lower() == name.lower():
-            return value
-    return None
-
-
-def message_from_body(body: bytes, status: int) -> str:
-    """gh's ``parseErrorResponse``: the message of a JSON error body, or ""."""
-    try:
-        parsed = json.loads(body.decode("utf-8", errors="replace"))
-    except (ValueError, RecursionError):
-        return ""
-    message = _field(parsed, "message")
-    message = message if isinstance(message, str) else ""
-    errors = _field(parsed, "errors")
-    if isinstance(errors, str) and errors:
-        return f"{errors} ({message})" if message else errors
-    if message:
-        return f"{message} (HTTP {status})"
-    if not isinstance(errors, list):
-        return ""
-    texts: list[str] = []
-    for item in errors:
-        if isinstance(item, dict):
-            text = _field(item, "message")
-            texts.append(text if isinstance(text, str) else "")
-        elif isinstance(item, str):
-            texts.append(item)
-    return "\n".join(texts)
-
-
-def scopes_suggestion(status: int, headers: Iterable[tuple[str, str]], hostname: str) -> str | None:
-    """gh's hint when a 4xx names an OAuth scope the token lacks."""
-    if status < 400 or status > 499 or status == 422:
-        return None
-    headers = list(headers)
-    has = header_value(headers, "x-oauth-scopes")
-    if not has:
-        return None
-    got: set[str] = set()
-    for scope in has.split(","):
-        scope = scope.strip()
-        got.add(scope)
-        if scope.startswith("admin:"):
-            got.add("read:" + scope[6:])
-            got.add("write:" + scope[6:])
-        elif scope.startswith("write:"):
-            got.add("read:" + scope[6:])
-    for scope in header_value(headers, "x-accepted-oauth-scopes").split(","):
-        scope = scope.strip()
-        if not scope or scope in got:
-            continue
-        return (
-            f'This API operation needs the "{scope}" scope. To request it, run:  '
-            f"gh auth refresh -h {hostname} -s {scope}"
-        )
-    return None
-
-
-def error_line(message: str, prog: str = PROG) -> str:
-    """``PROG: MESSAGE\\n`` (messages may span lines, as gh's do for GraphQL)."""
-    return f"{prog}: {message}\n"

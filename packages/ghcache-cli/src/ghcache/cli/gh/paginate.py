@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
-from ghcache.cli.output import header_value
+from ghcache.cli.gh.output import header_value
 
 _LINK = re.compile(r'<([^>]+)>;\s*rel="([^"]+)"')
 PER_PAGE = 100

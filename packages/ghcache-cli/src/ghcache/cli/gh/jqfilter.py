@@ -14,7 +14,7 @@ import math
 from decimal import Decimal
 from typing import IO, Any
 
-from ghcache.cli.output import go_json_string
+from ghcache.cli.gh.output import go_json_string
 
 TOO_DEEP = "the response is nested too deeply to filter"
 

@@ -1,0 +1,56 @@
+"""The CLI's failures: each prints as one line on stderr, never a traceback.
+
+Apart from :mod:`ghcache.cli.main` and importing nothing of ghcache, so that
+commands and the ``api`` command raise them without importing the group that
+loads those commands.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+PROG = "ghcache"
+
+
+def error_line(message: str) -> str:
+    """``ghcache: MESSAGE\\n`` (messages may span lines, as gh's do for GraphQL)."""
+    return f"{PROG}: {message}\n"
+
+
+def one_line(text: str) -> str:
+    """``text`` with each run of whitespace, line breaks included, as one space."""
+    return " ".join(text.split())
+
+
+class GhcacheError(click.ClickException):
+    """A one-line failure printed as ``ghcache: MESSAGE`` (exit 1), never a traceback."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"{PROG}: {self.format_message()}", err=True)
+
+
+class ApiUsageError(click.UsageError):
+    """A one-line usage error of ``ghcache api``, exit 2."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(error_line(self.format_message()).rstrip("\n"), err=True)
+
+
+class ApiFailure(click.ClickException):
+    """A failure of ``ghcache api``, exit 1: ``ghcache: MESSAGE`` for ghcache's own failures
+    (API unreachable, offline miss, settings); ``bare`` ones print the message alone, as gh
+    does for the same failures (jq/template errors, unreadable files, placeholders)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, bare: bool = False) -> None:
+        super().__init__(message)
+        self.bare = bare
+
+    def show(self, file: Any = None) -> None:
+        message = self.format_message()
+        click.echo(message if self.bare else error_line(message).rstrip("\n"), err=True)
