@@ -77,6 +77,7 @@ class Functions:
         self.printed = printed
 
     def call(self, name: str, args: list[Any]) -> Any:
+        """Run function ``name``; the parser has checked that it is one of FUNCTION_NAMES."""
         handler: Callable[[list[Any]], Any] = getattr(self, f"_fn_{name}")
         return handler(args)
 
