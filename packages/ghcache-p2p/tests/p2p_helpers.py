@@ -130,9 +130,12 @@ class Daemon:
         plugin.entry_stored(entry=entry, settings=self.cli_settings)
 
     def lookup(self, key: str, timeout_ms: int = LOOKUP_TIMEOUT_MS) -> Entry | None:
-        """What the core client does on a local miss or an expired copy (with a timeout
-        fit for a busy CI box): ask for a copy newer than the one held, then read the store."""
+        """What the core client does (with a timeout fit for a busy CI box): a fresh copy
+        here is a local hit (e.g. pushed meanwhile); on a miss or an expired copy it asks
+        for a copy newer than the one held, then reads the store."""
         held = self.store().read(key)
+        if held is not None and held.is_fresh(time.time()):
+            return held
         newer_than = held.stored_at if held is not None else 0.0
         settings = (
             self.cli_settings

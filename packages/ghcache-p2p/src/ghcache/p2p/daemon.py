@@ -1,13 +1,9 @@
 """The ghcache p2p daemon: one libp2p node per machine sharing shared-scope entries.
 
-:class:`Daemon` puts the parts together; each part is a component whose
-``run`` lives in the daemon's one nursery: the control socket
-(:mod:`~ghcache.p2p.control_server`), the fetch protocol's client and server
-(:mod:`~ghcache.p2p.fetch`), gossip (:mod:`~ghcache.p2p.gossip`) and peer
-discovery (:mod:`~ghcache.p2p.discovery`).  Its lifetime is :meth:`Daemon.run`,
-one ``async with`` block.  Run it in the foreground with ``python -m
-ghcache.p2p.daemon`` (or ``ghcache daemon run``); the process around it is
-:mod:`ghcache.p2p.process`.
+:class:`Daemon` builds the host and its components (control socket, fetch client
+and server, gossip announcer and reader, discovery) and runs each one's ``run``
+in one nursery, inside one ``async with`` block.  ``python -m ghcache.p2p.daemon``
+(or ``ghcache daemon run``) runs it in the foreground through :mod:`ghcache.p2p.process`.
 """
 
 from __future__ import annotations
