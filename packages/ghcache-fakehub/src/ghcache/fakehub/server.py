@@ -483,7 +483,11 @@ class Handler(BaseHTTPRequestHandler):
         """Serialise, apply conditional headers, charge the limit, and add GitHub's headers."""
         payload = compact(reply.body) if reply.body is not None else b""
         ok = 200 <= reply.status < 300
-        etag = make_etag(self.headers, payload) if ok and reply.etag and resource != "graphql" else None
+        etag = (
+            make_etag(self.headers, payload)
+            if ok and reply.etag and resource != "graphql"
+            else None
+        )
         status = reply.status
         if status == 200 and self.command in ("GET", "HEAD"):
             inm = self.headers.get("If-None-Match")
