@@ -17,7 +17,7 @@ import pytest
 
 from ghcache.core.entry import Entry
 from ghcache.core.hosts import resolve_host
-from ghcache.core.scope import build_request
+from ghcache.core.scope import build_request, identity_fingerprint
 from ghcache.core.store import DiskStore
 from ghcache.fakehub import FakeHub
 
@@ -121,12 +121,13 @@ def store_response(
     url = host.rest_url + endpoint.lstrip("/")
     request = build_request("GET", url, host, accept=accept, api_version=api_version, token=token)
     assert request is not None
+    stored_at = time.time() - age
     entry = Entry(
         key=request.key,
         scope=request.scope,
         method="GET",
         url=url,
-        stored_at=time.time() - age,
+        stored_at=stored_at,
         ttl=ttl,
         status=status,
         headers=headers
@@ -134,6 +135,8 @@ def store_response(
         else [("Content-Type", "application/json; charset=utf-8"), ("ETag", '"abc"')],
         body=body,
         reason=reason,
+        # fetched by this identity: served to it (and only to it, in the default mode)
+        access={identity_fingerprint(token): stored_at},
     )
     DiskStore(cache_dir).write(entry)
     return entry

@@ -6,9 +6,10 @@ must return None matter as much as the ones it parses."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ghcache.cli import fastpath
 from ghcache.cli.fastpath import parse_api_args, parse_duration
 
 
@@ -132,3 +133,43 @@ def test_fast_durations_agree_with_the_api_command(text: str) -> None:
     seconds = parse_duration(text)
     if seconds is not None:
         assert durations.parse_duration(text) == seconds
+
+
+def gh_fill(endpoint: str, owner: str, repo: str) -> str | None:
+    """gh's fillPlaceholders (pkg/cmd/api), with {branch} unsupported (it needs git)."""
+    import re
+
+    unsupported = False
+
+    def fill(match: re.Match[str]) -> str:
+        nonlocal unsupported
+        text = match.group(0)
+        if text in (":owner", "{owner}"):
+            return owner
+        if text in (":repo", "{repo}"):
+            return repo
+        unsupported = True  # {branch}, or a {name} gh leaves as is
+        return text
+
+    filled = re.sub(r"(:(owner|repo|branch)\b|\{[a-z]+\})", fill, endpoint)
+    return None if unsupported else filled
+
+
+@settings(max_examples=300)
+@given(st.text(st.sampled_from(list("{}:ownerpbach/_xé1")), max_size=24))
+def test_fill_placeholders_matches_gh(endpoint: str) -> None:
+    got = fastpath.fill_placeholders(endpoint, {"GH_REPO": "octo/hello"})
+    if got is not None:
+        assert got == gh_fill(endpoint, "octo", "hello")
+
+
+def test_fill_placeholders_cases() -> None:
+    env = {"GH_REPO": "octo/hello"}
+    fill = fastpath.fill_placeholders
+    assert fill("repos/{owner}/{repo}/issues", env) == "repos/octo/hello/issues"
+    assert fill("repos/:owner/:repo", env) == "repos/octo/hello"
+    assert fill("repos/:owners/x", env) == "repos/:owners/x"
+    assert fill("repos/{owner}/x", {}) is None  # needs git: slow path
+    assert fill("repos/{owner}/{repo}/branches/{branch}", env) is None
+    assert fill("repos/{owner}/x", {"GH_REPO": "host/octo/hello"}) is None
+    assert fill("plain/path", {}) == "plain/path"

@@ -10,6 +10,7 @@ import pytest
 
 from ghcache.cli import fastpath
 from ghcache.cli.gh import output
+from ghcache.core.kernel import entries, keys
 
 HEADERS = [
     ("content-type", "application/json; charset=utf-8"),
@@ -42,7 +43,20 @@ HEADERS = [
 def test_write_response_matches_output_write_cached(
     status: int, reason: str, body: bytes, include: bool, silent: bool, color: bool
 ) -> None:
-    stored = fastpath.StoredResponse(status, reason, "HTTP/2.0", HEADERS, body, 0.0, 60.0)
+    record = {
+        "key": "k",
+        "scope": "shared",
+        "method": "GET",
+        "url": "u",
+        "stored_at": 0.0,
+        "ttl": 60.0,
+        "status": status,
+        "reason": reason,
+        "http_version": "HTTP/2.0",
+        "headers": HEADERS,
+        "body_cid": keys.cid_for_bytes(body),
+    }
+    stored = entries.check_entry(record, body, check_length=False)
     request = fastpath.FastRequest()
     request.include, request.silent = include, silent
     mine, theirs = io.BytesIO(), io.BytesIO()

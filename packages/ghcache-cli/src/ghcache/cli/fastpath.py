@@ -143,7 +143,7 @@ def lookup(request: FastRequest, env: Mapping[str, str], now: float) -> entries.
         return None  # dot segments: the click path resolves them
     path = path.lstrip("/")
     token, _ = hosts.token_from_env(host, env)
-    if token is None:
+    if token is None and hosts.gh_may_have_token(env):
         return None  # the client would ask `gh auth token`: too slow for here
     who = identity.identity_fingerprint(token)
     scope = (
@@ -174,7 +174,7 @@ def lookup(request: FastRequest, env: Mapping[str, str], now: float) -> entries.
 def write_response(
     stored: entries.EntryFields, request: FastRequest, out: IO[bytes], *, color: bool = False
 ) -> None:
-    """Print the hit as ``ghcache.cli.output.write_cached`` does (the api command's printer).
+    """Print the hit as ``ghcache.cli.gh.output.write_cached`` does (the api command's printer).
 
     Uncoloured, without ``--include`` and with no ``\\u00XX`` escape for gh's
     control-character sanitizer to rewrite, that is the body as stored

@@ -49,6 +49,8 @@ def resolve_token(
     token, source = token_from_env(host, env)
     if token or shutil.which("gh") is None:
         return token, source
+    if not kernel_hosts.gh_may_have_token(os.environ if env is None else env):
+        return None, None  # no `gh auth login` here: the hit path draws the same conclusion
     try:
         done = subprocess.run(
             ["gh", "auth", "token", "--hostname", host.hostname],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -53,3 +55,20 @@ def token_from_env(host: str, env: Mapping[str, str]) -> tuple[str | None, str |
         if value:
             return value, name
     return None, None
+
+
+def gh_config_dir(env: Mapping[str, str]) -> str:
+    """Where gh keeps ``hosts.yml``: ``GH_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/gh``, else
+    ``~/.config/gh``."""
+    if env.get("GH_CONFIG_DIR"):
+        return env["GH_CONFIG_DIR"]
+    if env.get("XDG_CONFIG_HOME"):
+        return os.path.join(env["XDG_CONFIG_HOME"], "gh")
+    return os.path.join(os.path.expanduser("~"), ".config", "gh")
+
+
+def gh_may_have_token(env: Mapping[str, str]) -> bool:
+    """Whether ``gh auth token`` could answer: never without gh's ``hosts.yml``, where
+    ``gh auth login`` records every host it logged in to (the token itself may be in
+    the system keyring)."""
+    return os.path.exists(os.path.join(gh_config_dir(env), "hosts.yml"))
