@@ -14,7 +14,10 @@ import httpx
 from ghcache.core import __version__
 
 USER_AGENT = f"ghcache/{__version__}"
-DEFAULT_ACCEPT = "application/vnd.github+json"
+# What `gh api` sends when the caller gives no Accept (gh 2.23: an empty value, which
+# GitHub answers with its default media type).  GitHub's ETag covers the Accept value,
+# so sending gh's makes our answers, ETags included, byte-identical to gh's.
+DEFAULT_ACCEPT = ""
 # Headers that describe the transfer, not the resource: httpx already decoded
 # the body, so keeping them would misdescribe what is stored.
 _TRANSFER_HEADERS = {"transfer-encoding", "connection", "keep-alive"}
