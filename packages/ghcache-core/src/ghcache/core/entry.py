@@ -30,6 +30,7 @@ from ghcache.core.kernel.entries import (
     DATA_MARKER,
     FORMAT_VERSION,
     NON_VERBATIM_TAIL,
+    BodyMismatch,
     CorruptEntry,
     EntryFields,
     check_record,
@@ -38,7 +39,15 @@ from ghcache.core.kernel.entries import (
 from ghcache.core.kernel.identity import SHARED_SCOPE
 from ghcache.core.kernel.keys import cid_for_bytes
 
-__all__ = ["DATA_MARKER", "SHARED_SCOPE", "CorruptEntry", "Entry", "decode_json", "header_value"]
+__all__ = [
+    "DATA_MARKER",
+    "SHARED_SCOPE",
+    "BodyMismatch",
+    "CorruptEntry",
+    "Entry",
+    "decode_json",
+    "header_value",
+]
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -126,6 +135,10 @@ class Entry:
 
     def is_fresh(self, now: float) -> bool:
         return serving.is_fresh(self.stored_at, self.ttl, now)
+
+    def for_peers(self) -> bytes:
+        """The bytes a teammate gets: who here was shown it (``access``) stays on this machine."""
+        return (self.replace(access={}) if self.access else self).to_bytes()
 
     def replace(self, **changes: Any) -> Entry:
         """A copy with ``changes``; ``data`` re-derives from the body unless given."""

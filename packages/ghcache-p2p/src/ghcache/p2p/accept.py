@@ -6,7 +6,7 @@ the daemon counts it and stores nothing.
 
 from __future__ import annotations
 
-from ghcache.core.entry import CorruptEntry, Entry
+from ghcache.core.entry import BodyMismatch, CorruptEntry, Entry
 
 REASONS = (
     "bad_envelope",  # cannot be opened: another team's key, or tampered bytes
@@ -14,7 +14,7 @@ REASONS = (
     "oversize",  # message or entry larger than the configured caps
     "cid_mismatch",  # body does not hash to the announced/stored CID
     "key_mismatch",  # entry inside is for another cache key
-    "not_shared",  # identity-scoped entries never cross machines
+    "not_shared",  # identity-scoped and negative entries never cross machines
     "future",  # stamped beyond the allowed clock skew
     "expired",  # envelope older than the replay window
     "not_newer",  # we already hold this key stored at the same time or later
@@ -48,17 +48,21 @@ def verify_entry(
         raise Refused("oversize", f"entry of {len(raw)} bytes")
     try:
         entry = Entry.from_bytes(raw)
+    except BodyMismatch as exc:
+        raise Refused("cid_mismatch", str(exc)) from None
     except CorruptEntry as exc:
-        raise Refused(_corrupt_entry_reason(exc), str(exc)) from None
+        raise Refused("malformed", str(exc)) from None
     if entry.key != key:
         raise Refused("key_mismatch")
     if entry.body_cid != cid:
         raise Refused("cid_mismatch", "entry body is not the announced one")
-    if not entry.is_shared:
+    if not entry.is_shared or not 200 <= entry.status < 300:
         raise Refused("not_shared")
     if entry.stored_at > now + clock_skew:
         raise Refused("future", "entry stored in the future")
-    return entry
+    # Who a teammate's machine showed it to means nothing here (and could be forged):
+    # on this machine it is every identity's candidate, confirmed per caller.
+    return entry.replace(access={}) if entry.access else entry
 
 
 def is_duplicate(stored_at: float, cid: str, existing: Entry | None) -> bool:
@@ -68,13 +72,3 @@ def is_duplicate(stored_at: float, cid: str, existing: Entry | None) -> bool:
     if stored_at == existing.stored_at and cid == existing.body_cid:
         return True
     raise Refused("not_newer", "we hold a newer or equal entry")
-
-
-def _corrupt_entry_reason(exc: CorruptEntry) -> str:
-    """``cid_mismatch`` when the entry's body is not the one its CID (or length) names.
-
-    Core raises one CorruptEntry type for every defect and tells them apart only
-    in the message; until it raises a subclass for a body mismatch, this is the
-    one place that reads the message.
-    """
-    return "cid_mismatch" if str(exc).startswith("body does not match") else "malformed"

@@ -205,11 +205,11 @@ class FetchServer:
                     sealed_at, now=time.time(), clock_skew=intake.settings.clock_skew
                 )
                 entry = intake.store.read(key)
-                if entry is None or not entry.is_shared:
+                if entry is None or not entry.is_shared or not 200 <= entry.status < 300:
                     reply = codec.NOT_FOUND
                     intake.counters.add("fetches_not_found")
                 else:
-                    raw = entry.to_bytes()
+                    raw = entry.for_peers()
                     sealed = codec.seal_entry(intake.keyring, raw, key=key, cid=entry.body_cid)
                     reply = codec.encode_fetch_found(entry.body_cid, sealed)
                     intake.counters.add("fetches_served")

@@ -64,9 +64,9 @@ class Announcer:
         entry = self.store.read(key)
         if entry is None:
             return "missing"
-        if not entry.is_shared:
-            return "not_shared"  # identity-scoped entries never leave the machine
-        raw = entry.to_bytes()
+        if not entry.is_shared or not 200 <= entry.status < 300:
+            return "not_shared"  # identity-scoped and negative entries never leave the machine
+        raw = entry.for_peers()
         if len(raw) > self.settings.max_entry_bytes:
             return "too_large"
         sealed = b""

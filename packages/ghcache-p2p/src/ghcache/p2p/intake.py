@@ -55,7 +55,14 @@ class Intake:
         )
 
     def keep(self, entry: Entry) -> None:
-        """Write a verified entry to the store (a full or read-only disk is only logged)."""
+        """Write a verified entry to the store (a full or read-only disk is only logged).
+
+        When the same body is held already, who GitHub showed it to here stays true
+        (``access``): a newer copy of that body does not cost anyone a confirmation.
+        """
+        held = self.store.read(entry.key, touch=False)
+        if held is not None and held.body_cid == entry.body_cid and held.access:
+            entry = entry.replace(access=held.access)
         try:
             self.store.write(entry)
         except CacheDirError as exc:

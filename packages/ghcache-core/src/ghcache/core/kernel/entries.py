@@ -43,6 +43,10 @@ class CorruptEntry(ValueError):
     """The bytes are not a valid entry (truncated, wrong schema, body/CID mismatch)."""
 
 
+class BodyMismatch(CorruptEntry):
+    """A well-formed entry whose body is not the one its CID (or length) names."""
+
+
 class EntryFields:
     """A checked entry, as read (``core.entry.Entry`` is built from these)."""
 
@@ -186,11 +190,11 @@ def check_entry(record: dict[str, Any], body: bytes, *, check_length: bool) -> E
     try:
         body_cid = record["body_cid"]
         if not isinstance(body_cid, str) or cid_for_bytes(body) != body_cid:
-            raise CorruptEntry("body does not match its CID")
+            raise BodyMismatch("body does not match its CID")
         if check_length:
             length = record["body_length"]
             if type(length) is not int or length != len(body):
-                raise CorruptEntry("body does not match its length")
+                raise BodyMismatch("body does not match its length")
         fields = EntryFields(record, body)
     except CorruptEntry:
         raise
