@@ -17,6 +17,7 @@ import pytest
 
 from ghcache.core.entry import Entry
 from ghcache.core.hosts import resolve_host
+from ghcache.core.request import ApiRequest
 from ghcache.core.scope import build_request, identity_fingerprint
 from ghcache.core.store import DiskStore
 from ghcache.fakehub import FakeHub
@@ -119,7 +120,10 @@ def store_response(
     """Write the entry core would store for ``GET endpoint`` (keyed exactly as the client keys it)."""
     host = resolve_host(None, env)
     url = host.rest_url + endpoint.lstrip("/")
-    request = build_request("GET", url, host, accept=accept, api_version=api_version, token=token)
+    headers = [("Accept", accept)] if accept else []
+    if api_version:
+        headers.append(("X-GitHub-Api-Version", api_version))
+    request = build_request(ApiRequest.for_url("GET", url, host, headers), host, token=token)
     assert request is not None
     stored_at = time.time() - age
     entry = Entry(

@@ -12,6 +12,7 @@ import pytest
 from ghcache.core import GitHubAPICache
 from ghcache.core.client import CachingClient
 from ghcache.core.hosts import resolve_host
+from ghcache.core.request import ApiRequest
 from ghcache.core.scope import build_request
 
 ENV = {"GITHUB_API_URL": "https://api.github.com/"}
@@ -130,7 +131,9 @@ def test_namespace_and_args_are_part_of_the_key(cache: GitHubAPICache) -> None:
 
 def test_gh_api_key_is_the_cli_key(cache: GitHubAPICache) -> None:
     host = resolve_host(None, ENV)
-    request = build_request("GET", host.rest_url + "repos/owner/repo", host)
+    request = build_request(
+        ApiRequest.for_url("GET", host.rest_url + "repos/owner/repo", host), host
+    )
     assert request is not None
     assert cache.put("gh_api", REPO, "repos/owner/repo") == request.key
     assert cache.put("gh_api", REPO, "/repos/owner/repo") == request.key

@@ -113,7 +113,7 @@ def test_rate_limited_serves_stale_and_remembers(hub: FakeHub, tmp_path: Path) -
     clock.now += 301
     stale = client.request("GET", url)
     assert stale.source == "stale" and stale.status == 200
-    assert stale.notice and "rate limited until" in stale.notice
+    assert stale.notice and "rate limited until" in stale.notice.reason
     # Remembered across processes: a new process does not even try.
     seen = hub.upstream_count()
     code = (
@@ -320,5 +320,5 @@ def test_a_hanging_upstream_gives_the_stored_answer_after_cache_upstream_timeout
     stale = client.request("GET", url, ttl=0)
     assert time.monotonic() - started < 4
     assert (stale.source, stale.body) == ("stale", first.body)
-    assert stale.notice is not None and "timed out" in stale.notice
+    assert stale.notice is not None and "timed out" in stale.notice.reason
     client.close()

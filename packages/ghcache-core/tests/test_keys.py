@@ -16,6 +16,7 @@ from multiformats import CID, multihash
 from ghcache.core.cid import is_cid
 from ghcache.core.hosts import resolve_host
 from ghcache.core.keys import CacheRequest, canonical_json_text, make_request
+from ghcache.core.request import ApiRequest
 from ghcache.core.scope import build_request
 
 API = "https://api.github.com/"
@@ -238,16 +239,23 @@ def test_body_that_is_not_utf8_gets_a_stable_key(body: bytes) -> None:
 
 def test_build_request_scopes_identity_paths_per_token() -> None:
     host = resolve_host(None, {})
-    shared_a = build_request("GET", API + "repos/o/r", host, token="token-a")
-    shared_b = build_request("GET", API + "repos/o/r", host, token="token-b")
-    user_a = build_request("GET", API + "user", host, token="token-a")
-    user_b = build_request("GET", API + "user", host, token="token-b")
+    shared_a = build_request(
+        ApiRequest.for_url("GET", API + "repos/o/r", host), host, token="token-a"
+    )
+    shared_b = build_request(
+        ApiRequest.for_url("GET", API + "repos/o/r", host), host, token="token-b"
+    )
+    user_a = build_request(ApiRequest.for_url("GET", API + "user", host), host, token="token-a")
+    user_b = build_request(ApiRequest.for_url("GET", API + "user", host), host, token="token-b")
     assert shared_a is not None and shared_b is not None
     assert user_a is not None and user_b is not None
     assert shared_a.key == shared_b.key and shared_a.scope == "shared"
     assert user_a.key != user_b.key
     assert "token-a" not in user_a.scope
-    assert build_request("POST", API + "repos/o/r/issues", host, body=b"{}") is None
+    assert (
+        build_request(ApiRequest.for_url("POST", API + "repos/o/r/issues", host, (), b"{}"), host)
+        is None
+    )
 
 
 def test_body_nested_too_deep_for_json_still_gets_a_key() -> None:

@@ -10,6 +10,7 @@ from ghcache.core.entry import Entry
 from ghcache.core.hosts import resolve_host, token_from_env
 from ghcache.core.policy import Action, Options, before_request, storable_ttl
 from ghcache.core.ratelimit import RateLimitMemory, limited_until
+from ghcache.core.request import ApiRequest
 from ghcache.core.scope import build_request, graphql_operation, is_identity_path
 
 
@@ -73,24 +74,52 @@ def test_graphql_queries_are_cached_mutations_are_not() -> None:
     viewer = b'{"query": "{ viewer { login } }"}'
     mutation = b'{"query": "mutation { addStar(input:{}) { clientMutationId } }"}'
     assert graphql_operation(mutation.decode()) == "mutation"
-    shared = build_request("POST", host.graphql_url, host, body=query, token="t", sharing="team")
+    shared = build_request(
+        ApiRequest.for_url("POST", host.graphql_url, host, (), query),
+        host,
+        token="t",
+        sharing="team",
+    )
     assert shared is not None and shared.scope == "shared"
-    verified = build_request("POST", host.graphql_url, host, body=query, token="t")
+    verified = build_request(
+        ApiRequest.for_url("POST", host.graphql_url, host, (), query), host, token="t"
+    )
     assert verified is not None and verified.scope.startswith("identity:")
-    scoped = build_request("POST", host.graphql_url, host, body=viewer, token="t", sharing="team")
+    scoped = build_request(
+        ApiRequest.for_url("POST", host.graphql_url, host, (), viewer),
+        host,
+        token="t",
+        sharing="team",
+    )
     assert scoped is not None and scoped.scope.startswith("identity:")
-    assert build_request("POST", host.graphql_url, host, body=mutation, token="t") is None
-    assert build_request("POST", host.rest_url + "repos/o/r/issues", host, body=b"{}") is None
-    assert build_request("DELETE", host.rest_url + "repos/o/r", host) is None
+    assert (
+        build_request(
+            ApiRequest.for_url("POST", host.graphql_url, host, (), mutation), host, token="t"
+        )
+        is None
+    )
+    assert (
+        build_request(
+            ApiRequest.for_url("POST", host.rest_url + "repos/o/r/issues", host, (), b"{}"), host
+        )
+        is None
+    )
+    assert (
+        build_request(ApiRequest.for_url("DELETE", host.rest_url + "repos/o/r", host), host) is None
+    )
 
 
 def test_identity_scope_never_contains_the_token() -> None:
     host = resolve_host(None, {})
-    request = build_request("GET", host.rest_url + "user", host, token="ghp_secret_value")
+    request = build_request(
+        ApiRequest.for_url("GET", host.rest_url + "user", host), host, token="ghp_secret_value"
+    )
     assert request is not None
     assert "ghp_secret_value" not in request.scope
     assert b"ghp_secret_value" not in request.canonical()
-    other = build_request("GET", host.rest_url + "user", host, token="ghp_other")
+    other = build_request(
+        ApiRequest.for_url("GET", host.rest_url + "user", host), host, token="ghp_other"
+    )
     assert other is not None and other.key != request.key
 
 

@@ -21,6 +21,7 @@ from ghcache.core.kernel import serving
 from ghcache.core.kernel.identity import identity_fingerprint
 from ghcache.core.kernel.settings import SHARING_MODES, parse_choice, raw_setting
 from ghcache.core.keys import CacheRequest
+from ghcache.core.request import ApiRequest
 from ghcache.core.scope import build_request
 from ghcache.core.stats import summarize
 from ghcache.core.store import CacheDirError, DiskStore, ensure_cache_dir
@@ -77,7 +78,7 @@ class GitHubAPICache:
         host = resolve_host(None, self._env)
         token, _ = token_from_env(host, self._env)
         url = endpoint if "://" in endpoint else host.rest_url + endpoint.lstrip("/")
-        request = build_request("GET", url, host, token=token)
+        request = build_request(ApiRequest.for_url("GET", url, host), host, token=token)
         if request is None:  # pragma: no cover - GET is always cacheable
             raise ValueError(f"cannot cache {endpoint!r}")
         if namespace != DEFAULT_NAMESPACE or args:

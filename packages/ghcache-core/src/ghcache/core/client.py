@@ -13,9 +13,16 @@ from concurrent.futures import Future
 from typing import Any
 from urllib.parse import urlsplit
 
-from ghcache.core.answers import ApiError, ApiResponse, OfflineMiss, UpstreamUnavailable
+from ghcache.core.answers import (
+    ApiError,
+    ApiResponse,
+    Notice,
+    OfflineMiss,
+    Source,
+    UpstreamUnavailable,
+)
 from ghcache.core.config import Settings
-from ghcache.core.entry import Entry, header_value
+from ghcache.core.entry import Entry
 from ghcache.core.hosts import ApiHost, resolve_host, resolve_token
 from ghcache.core.kernel.identity import SHARED_SCOPE, identity_scope
 from ghcache.core.keys import CacheRequest
@@ -28,7 +35,6 @@ from ghcache.core.policy import (
     is_fresh,
     is_graphql_error,
     is_upstream_failure,
-    stale_notice,
     stale_usable,
     storable_ttl,
 )
@@ -39,11 +45,20 @@ from ghcache.core.ratelimit import (
     parse_rate_limit,
     resource_for,
 )
-from ghcache.core.scope import build_request, identity_fingerprint, normalize_url, split_url
+from ghcache.core.request import ApiRequest
+from ghcache.core.scope import build_request, identity_fingerprint
 from ghcache.core.store import CacheDirError, DiskStore
 from ghcache.core.upstream import Upstream, UpstreamError
 
-__all__ = ["ApiError", "ApiResponse", "CachingClient", "OfflineMiss", "UpstreamUnavailable"]
+__all__ = [
+    "ApiError",
+    "ApiResponse",
+    "CachingClient",
+    "Notice",
+    "OfflineMiss",
+    "Source",
+    "UpstreamUnavailable",
+]
 
 # Headers a 304 may carry that should replace the stored ones.
 _REFRESHABLE = {"etag", "last-modified", "date", "cache-control", "expires", "vary"}
@@ -107,17 +122,12 @@ class CachingClient:
         body: bytes | None = None,
     ) -> CacheRequest | None:
         """The cache request (and so the key) for a call, or None when it is not cacheable."""
-        headers = list(headers)
-        return build_request(
-            method,
-            url,
-            self.host,
-            accept=header_value(headers, "accept"),
-            api_version=header_value(headers, "x-github-api-version"),
-            body=body,
-            token=self._token,
-            sharing=self.settings.sharing,
+        return self.cache_request_for(
+            ApiRequest.for_url(method, url, self.host, tuple(headers), body)
         )
+
+    def cache_request_for(self, request: ApiRequest) -> CacheRequest | None:
+        return build_request(request, self.host, token=self._token, sharing=self.settings.sharing)
 
     def request(
         self,
@@ -131,19 +141,31 @@ class CachingClient:
         no_cache: bool = False,
         offline: bool = False,
     ) -> ApiResponse:
-        headers = list(headers)
-        url = normalize_url(url)
-        request = None if no_cache else self.cache_request(method, url, headers, body)
-        if request is None:
+        """Build the :class:`ApiRequest` for a full URL and :meth:`send` it."""
+        request = ApiRequest.for_url(method, url, self.host, tuple(headers), body)
+        return self.send(request, ttl=ttl, refresh=refresh, no_cache=no_cache, offline=offline)
+
+    def send(
+        self,
+        request: ApiRequest,
+        *,
+        ttl: float | None = None,
+        refresh: bool = False,
+        no_cache: bool = False,
+        offline: bool = False,
+    ) -> ApiResponse:
+        """Answer ``request`` from the cache, peers or GitHub, as the policy decides."""
+        cached = None if no_cache else self.cache_request_for(request)
+        if cached is None:
             if offline:
-                raise OfflineMiss(f"{method.upper()} {url} is never cached, cannot answer offline")
-            return self._pass_through(method, url, headers, body)
+                raise OfflineMiss(
+                    f"{request.method.upper()} {request.url} is never cached, cannot answer offline"
+                )
+            return self._pass_through(request)
         options = Options(
             ttl=ttl, refresh=refresh, offline=offline, max_stale=self.settings.max_stale
         )
-        return self._coalesced(
-            request.key, lambda: self._cached(request, method, url, headers, body, options)
-        )
+        return self._coalesced(cached.key, lambda: self._cached(cached, request, options))
 
     def _coalesced(self, key: str, work: Callable[[], ApiResponse]) -> ApiResponse:
         # Concurrent identical requests in this process share one upstream request.
@@ -166,15 +188,8 @@ class CachingClient:
             with self._inflight_lock:
                 del self._inflight[key]
 
-    def _cached(
-        self,
-        request: CacheRequest,
-        method: str,
-        url: str,
-        headers: list[tuple[str, str]],
-        body: bytes | None,
-        options: Options,
-    ) -> ApiResponse:
+    def _cached(self, request: CacheRequest, sent: ApiRequest, options: Options) -> ApiResponse:
+        method, url, headers, body = sent.method, sent.url, list(sent.headers), sent.body
         now = self._clock()
         sharing = self.settings.sharing
         who = identity_fingerprint(self._token)
@@ -190,13 +205,13 @@ class CachingClient:
             refused = self.store.read(own.key)
             if refused is not None and is_fresh(refused, now, options.ttl):
                 self.stats.add(hits=1)
-                return ApiResponse.from_entry(refused, "cache")
+                return ApiResponse.from_entry(refused, Source.CACHE)
         entry = self.store.read(request.key)
         limited = self.ratelimits.until(limits_key, now)
         decision = before_request(entry, now, options, limited, identity=who, sharing=sharing)
         if decision.action is Action.SERVE_FRESH and entry is not None:
             self.stats.add(hits=1)
-            return ApiResponse.from_entry(entry, "cache")
+            return ApiResponse.from_entry(entry, Source.CACHE)
         if (
             request.scope == SHARED_SCOPE
             and not options.refresh
@@ -210,10 +225,12 @@ class CachingClient:
                 )
                 if decision.action is Action.SERVE_FRESH:
                     self.stats.add(peer_hits=1)
-                    return ApiResponse.from_entry(entry, "peer")
+                    return ApiResponse.from_entry(entry, Source.PEER)
         if decision.action is Action.SERVE_STALE and entry is not None:
             self.stats.add(stale_served=1)
-            return ApiResponse.from_entry(entry, "stale", stale_notice(entry, now, decision.reason))
+            return ApiResponse.from_entry(
+                entry, Source.STALE, Notice("stale", decision.reason, entry.age(now))
+            )
         if decision.action is Action.FAIL:
             if options.offline:
                 raise OfflineMiss(f"{url} is not in the cache (offline)")
@@ -241,7 +258,9 @@ class CachingClient:
             if stale_usable(entry, now, options, who, sharing) and entry is not None:
                 self.stats.add(upstream_requests=1, stale_served=1)
                 reason = f"rate limited until {time.strftime('%H:%M:%S', time.localtime(until))}"
-                return ApiResponse.from_entry(entry, "stale", stale_notice(entry, now, reason))
+                return ApiResponse.from_entry(
+                    entry, Source.STALE, Notice("stale", reason, entry.age(now))
+                )
         ttl = self.settings.default_ttl if options.ttl is None else options.ttl
         if raw.status == 304 and conditional and entry is not None:
             confirmed = decision.action is Action.CONFIRM
@@ -256,18 +275,20 @@ class CachingClient:
             )
             notice = self._write(refreshed)
             return ApiResponse.from_entry(
-                refreshed, "confirmed" if confirmed else "revalidated", notice
+                refreshed, Source.CONFIRMED if confirmed else Source.REVALIDATED, notice
             )
         if is_upstream_failure(raw.status) and stale_usable(entry, now, options, who, sharing):
             assert entry is not None
             self.stats.add(upstream_requests=1, stale_served=1)
             reason = f"GitHub answered HTTP {raw.status}"
-            return ApiResponse.from_entry(entry, "stale", stale_notice(entry, now, reason))
+            return ApiResponse.from_entry(
+                entry, Source.STALE, Notice("stale", reason, entry.age(now))
+            )
         mismatch = (
             decision.action is Action.CONFIRM and entry is not None and raw.body == entry.body
         )
         self.stats.add(upstream_requests=1, misses=1, etag_mismatch=1 if mismatch else 0)
-        response = ApiResponse.from_raw(raw, "upstream", request.key)
+        response = ApiResponse.from_raw(raw, Source.UPSTREAM, request.key)
         negative = raw.status in NEGATIVE_STATUSES or (
             request.is_graphql and is_graphql_error(raw.body)
         )
@@ -311,40 +332,45 @@ class CachingClient:
     ) -> ApiResponse:
         if entry is not None and stale_usable(entry, now, options, who, self.settings.sharing):
             self.stats.add(stale_served=1)
-            return ApiResponse.from_entry(entry, "stale", stale_notice(entry, now, problem))
+            return ApiResponse.from_entry(
+                entry, Source.STALE, Notice("stale", problem, entry.age(now))
+            )
         raise UpstreamUnavailable(problem)
 
-    def _write(self, entry: Entry) -> str | None:
+    def _write(self, entry: Entry) -> Notice | None:
         """Store ``entry``; a cache dir that cannot be written costs the caching, not the answer."""
         try:
             self.store.write(entry)
         except CacheDirError as exc:
-            return f"ghcache: not cached: {exc}"
+            return Notice("not_cached", str(exc))
         return None
 
-    def _pass_through(
-        self, method: str, url: str, headers: list[tuple[str, str]], body: bytes | None
-    ) -> ApiResponse:
+    def _pass_through(self, request: ApiRequest) -> ApiResponse:
+        url = request.url
         try:
-            raw = self._upstream.send(method, url, headers, body, authorize=self.is_api_url(url))
+            raw = self._upstream.send(
+                request.method,
+                url,
+                list(request.headers),
+                request.body,
+                authorize=self.is_api_url(url),
+            )
         except UpstreamError as exc:
             raise UpstreamUnavailable(str(exc)) from None
         self.stats.add(upstream_requests=1)
-        if method.upper() not in ("GET", "HEAD") and 200 <= raw.status < 300:
+        if request.method.upper() not in ("GET", "HEAD") and 200 <= raw.status < 300:
             self.invalidate(url)
-        return ApiResponse.from_raw(raw, "passthrough")
+        return ApiResponse.from_raw(raw, Source.PASSTHROUGH)
 
     def invalidate(self, url: str) -> int:
         """Drop stored entries for the resource at ``url``, what is below it and its collection."""
-        _, path, _ = split_url(url, self.host)
-        path = path.strip("/")
+        path = ApiRequest.for_url("GET", url, self.host).path.strip("/")
         if not path or path == "graphql":
             return 0
         parent = path.rsplit("/", 1)[0] if "/" in path else path
         removed = 0
         for entry in list(self.store.entries()):
-            _, stored_path, _ = split_url(entry.url, self.host)
-            stored_path = stored_path.strip("/")
+            stored_path = ApiRequest.for_url("GET", entry.url, self.host).path.strip("/")
             if stored_path in (path, parent) or stored_path.startswith(path + "/"):
                 removed += self.store.delete(entry.key)
         return removed

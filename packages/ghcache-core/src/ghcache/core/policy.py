@@ -160,18 +160,5 @@ def is_upstream_failure(status: int) -> bool:
     return status >= 500
 
 
-def stale_notice(entry: Entry, now: float, reason: str) -> str:
-    return f"ghcache: serving a cached answer from {format_age(entry.age(now))} ago ({reason})"
-
-
-def format_age(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
-
-
 def format_clock(epoch: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(epoch))

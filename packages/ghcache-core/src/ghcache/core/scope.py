@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from ghcache.core.entry import header_value
 from ghcache.core.hosts import ApiHost
 from ghcache.core.kernel.identity import (
     IDENTITY_PREFIX,
@@ -21,8 +21,8 @@ from ghcache.core.kernel.identity import (
     identity_scope,
     is_identity_path,
 )
-from ghcache.core.kernel.keys import normalize_path
 from ghcache.core.keys import CacheRequest, make_request
+from ghcache.core.request import ApiRequest
 
 __all__ = [
     "IDENTITY_PREFIX",
@@ -31,7 +31,6 @@ __all__ = [
     "graphql_operation",
     "identity_fingerprint",
     "is_identity_path",
-    "split_url",
 ]
 
 # A GraphQL field whose value depends on who asks: ``viewer`` and every ``viewer…`` field.
@@ -73,15 +72,7 @@ def is_viewer_dependent(body: str) -> bool:
 
 
 def build_request(
-    method: str,
-    url: str,
-    host: ApiHost,
-    *,
-    accept: str | None = None,
-    api_version: str | None = None,
-    body: bytes | None = None,
-    token: str | None = None,
-    sharing: str = "verified",
+    request: ApiRequest, host: ApiHost, *, token: str | None = None, sharing: str = "verified"
 ) -> CacheRequest | None:
     """The cache request for an API call, or None when the call is not cacheable.
 
@@ -90,50 +81,26 @@ def build_request(
     answers are per identity; in ``team`` mode a query is shared unless a field of
     it depends on the viewer.
     """
-    method = method.upper()
-    base, path, query = split_url(url, host)
-    text = body.decode("utf-8", "surrogateescape") if body else ""
-    is_graphql = url.split("?", 1)[0].rstrip("/") == host.graphql_url.rstrip("/")
+    method = request.method.upper()
+    headers = list(request.headers)
+    text = request.body.decode("utf-8", "surrogateescape") if request.body else ""
+    is_graphql = request.url.split("?", 1)[0].rstrip("/") == host.graphql_url.rstrip("/")
     if is_graphql and method == "POST":
         if graphql_operation(text) != "query":
             return None
         identity = sharing != "team" or is_viewer_dependent(text)
     elif method in ("GET", "HEAD") and not text:
-        identity = is_identity_path(path)
+        identity = is_identity_path(request.path)
     else:
         return None
     scope = identity_scope(token) if identity else SHARED_SCOPE
     return make_request(
-        base,
+        request.base,
         method,
-        path,
-        query,
-        accept=accept,
-        api_version=api_version,
+        request.path,
+        request.query_pairs(),
+        accept=header_value(headers, "accept"),
+        api_version=header_value(headers, "x-github-api-version"),
         body=text,
         scope=scope,
     )
-
-
-def split_url(url: str, host: ApiHost) -> tuple[str, str, list[tuple[str, str]]]:
-    """(base URL, normalised path below it, query pairs) for a full API URL."""
-    parts = urlsplit(url)
-    full_path = "/" + normalize_path(parts.path)
-    origin = f"{parts.scheme}://{parts.netloc}"
-    for base in (host.rest_url, host.graphql_url.rsplit("/", 1)[0] + "/"):
-        base_parts = urlsplit(base)
-        if f"{base_parts.scheme}://{base_parts.netloc}".lower() == origin.lower() and (
-            full_path.startswith(base_parts.path)
-        ):
-            return base, full_path[len(base_parts.path) :], parse_qsl(parts.query, True)
-    return origin + "/", full_path.lstrip("/"), parse_qsl(parts.query, True)
-
-
-def normalize_url(url: str) -> str:
-    """``url`` with dot segments (also percent-encoded ones) resolved: what is keyed,
-    scoped and sent is the same path."""
-    parts = urlsplit(url)
-    path = "/" + normalize_path(parts.path)
-    if path == parts.path:
-        return url
-    return urlunsplit(parts._replace(path=path))

@@ -15,13 +15,17 @@ import errno
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+if TYPE_CHECKING:  # httpx and core load only when a request is made
+    from ghcache.core.client import CachingClient
+    from ghcache.core.request import ApiRequest
+
 from ghcache.cli.api.options import ApiOptions, parse_headers, read_input, validate
 from ghcache.cli.api.printer import Printer, build_printer, start_pager, stop_pager
-from ghcache.cli.errors import ApiFailure, ApiUsageError, one_line
+from ghcache.cli.errors import ApiFailure, ApiUsageError, error_line, one_line
 from ghcache.cli.gh.fields import (
     FieldError,
     FieldValueError,
@@ -102,7 +106,7 @@ def run_api(opts: ApiOptions, env: Mapping[str, str] | None = None) -> None:
             stop_pager(pager)
 
 
-def open_client(hostname: str | None, env: Mapping[str, str]) -> Any:
+def open_client(hostname: str | None, env: Mapping[str, str]) -> CachingClient:
     """The core caching client; configuration problems become one-line failures."""
     from ghcache.core.client import CachingClient
     from ghcache.core.config import ConfigError
@@ -114,16 +118,25 @@ def open_client(hostname: str | None, env: Mapping[str, str]) -> Any:
         raise ApiFailure(one_line(str(exc))) from None
 
 
-def _request_url(client: Any, path: str, graphql: bool) -> str:
-    if "://" in path:
-        return path
-    if graphql:
-        return str(client.host.graphql_url)
-    return str(client.host.rest_url) + path.removeprefix("/")
+def _request_for(
+    client: CachingClient,
+    method: str,
+    target: str,
+    headers: list[tuple[str, str]],
+    body: bytes | None,
+) -> ApiRequest:
+    """The one request object core keys, scopes and sends: the endpoint below the API's
+    base URL, or a full URL (an endpoint given as one, a ``Link`` page)."""
+    from ghcache.core.request import ApiRequest
+
+    if "://" in target:
+        return ApiRequest.for_url(method, target, client.host, tuple(headers), body)
+    path, _, query = target.partition("?")
+    return ApiRequest(method, str(client.host.rest_url), path, query, tuple(headers), body)
 
 
 def _request_loop(
-    client: Any,
+    client: CachingClient,
     printer: Printer,
     opts: ApiOptions,
     method: str,
@@ -139,21 +152,19 @@ def _request_loop(
     send_params = bool(params)
     seen: set[str] = set()
     while True:
-        url = _request_url(client, path, graphql)
+        target = str(client.host.graphql_url) if graphql else path
         payload = body
         if send_params:
             if method.upper() == "GET":
-                url = add_query(url, params)
+                target = add_query(target, params)
             else:
                 payload = go_json(graphql_payload(params) if graphql else params)
+        request = _request_for(client, method, target, headers, payload)
         if opts.verbose:
-            printer.err.write(f"* Request: {method} {url}\n")
+            printer.err.write(f"* Request: {method} {request.url}\n")
         try:
-            resp = client.request(
-                method,
-                url,
-                headers=headers,
-                body=payload,
+            resp = client.send(
+                request,
                 ttl=ttl,
                 refresh=opts.refresh,
                 no_cache=opts.no_cache,
@@ -164,7 +175,7 @@ def _request_loop(
             raise ApiFailure(one_line(str(exc))) from None
         if resp.notice:
             printer.out.flush()
-            printer.err.write(resp.notice.rstrip("\n") + "\n")
+            printer.err.write(error_line(str(resp.notice)))
             printer.err.flush()
         if opts.verbose:
             key = f", key {resp.key}" if resp.key else ""

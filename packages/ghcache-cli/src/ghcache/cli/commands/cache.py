@@ -171,16 +171,17 @@ def show(target: str, hostname: str | None, body_only: bool, as_json: bool) -> N
 
 def key_for_endpoint(endpoint: str, hostname: str | None) -> str:
     from ghcache.core.hosts import resolve_host, resolve_token
-    from ghcache.core.scope import build_request, is_identity_path, split_url
+    from ghcache.core.request import ApiRequest
+    from ghcache.core.scope import build_request, is_identity_path
 
     host = resolve_host(hostname)
     try:
         url = endpoint_url(endpoint, host, hostname=hostname)
     except EndpointError as exc:
         raise GhcacheError(str(exc)) from None
-    _, path, _ = split_url(url, host)
-    token = resolve_token(host)[0] if is_identity_path(path) else None
-    request = build_request("GET", url, host, token=token)
+    api_request = ApiRequest.for_url("GET", url, host)
+    token = resolve_token(host)[0] if is_identity_path(api_request.path) else None
+    request = build_request(api_request, host, token=token)
     if request is None:  # pragma: no cover - a GET without a body is always cacheable
         raise GhcacheError(f"{endpoint} is never cached")
     return request.key

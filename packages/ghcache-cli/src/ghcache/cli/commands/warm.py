@@ -40,12 +40,12 @@ def warm_one(
     if not 200 <= response.status < 300:
         return FAILED, f"HTTP {response.status} {response.reason}".rstrip()
     if response.source == "stale":
-        return FAILED, response.notice or "only a stale answer was available"
+        return FAILED, str(response.notice or "only a stale answer was available")
     if response.notice:  # e.g. the cache directory could not be written
-        return FAILED, response.notice.removeprefix("ghcache: ")
+        return FAILED, str(response.notice)
     if response.source in ("cache", "peer"):
-        return CACHED, response.source
-    return FETCHED, response.source
+        return CACHED, str(response.source)
+    return FETCHED, str(response.source)
 
 
 @contextmanager
