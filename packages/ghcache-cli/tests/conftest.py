@@ -120,10 +120,10 @@ def store_response(
     """Write the entry core would store for ``GET endpoint`` (keyed exactly as the client keys it)."""
     host = resolve_host(None, env)
     url = host.rest_url + endpoint.lstrip("/")
-    headers = [("Accept", accept)] if accept else []
+    sent = [("Accept", accept)] if accept else []
     if api_version:
-        headers.append(("X-GitHub-Api-Version", api_version))
-    request = build_request(ApiRequest.for_url("GET", url, host, headers), host, token=token)
+        sent.append(("X-GitHub-Api-Version", api_version))
+    request = build_request(ApiRequest.for_url("GET", url, host, sent), host, token=token)
     assert request is not None
     stored_at = time.time() - age
     entry = Entry(
