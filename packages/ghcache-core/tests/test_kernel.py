@@ -29,8 +29,9 @@ from ghcache.core.kernel import counters, entries, hosts, identity, keys, servin
 values, _ = settings.read_settings({"CACHE_DIR": sys.argv[1]})
 host, base, _ = hosts.api_urls(None, {})
 who = identity.identity_fingerprint("ghp_token")
-key = keys.key_for(keys.normalize_base(base), "GET", keys.normalize_path("repos/o/r"),
-                   sorted(keys.parse_query("a=1&b=2")), "", "", "", identity.SHARED_SCOPE)
+key = keys.cid_for_bytes(keys.canonical_bytes(keys.normalize_base(base), "GET",
+    keys.normalize_path("repos/o/r"), sorted(keys.parse_query("a=1&b=2")), "", "", "",
+    identity.SHARED_SCOPE))
 found = entries.read_entry_file(str(values["CACHE_DIR"]), sys.argv[2], touch=True)
 assert found is not None and serving.serves_fresh(found, who, "verified", time.time(), None)
 counters.update_counters(str(values["CACHE_DIR"]), {"hits": 1})

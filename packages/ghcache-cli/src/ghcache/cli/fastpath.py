@@ -150,7 +150,7 @@ def lookup(request: FastRequest, env: Mapping[str, str], now: float) -> entries.
         identity.IDENTITY_PREFIX + who if identity.is_identity_path(path) else identity.SHARED_SCOPE
     )
     query = sorted(keys.parse_query(query_text)) if question else []
-    key = keys.key_for(
+    canonical = keys.canonical_bytes(
         keys.normalize_base(base),
         "GET",
         path,
@@ -160,6 +160,7 @@ def lookup(request: FastRequest, env: Mapping[str, str], now: float) -> entries.
         "",
         scope,
     )
+    key = keys.cid_for_bytes(canonical)
     try:
         stored = entries.read_entry_file(str(values["CACHE_DIR"]), key, touch=True)
     except entries.CorruptEntry:

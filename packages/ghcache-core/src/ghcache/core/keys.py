@@ -7,7 +7,7 @@ CLI's hit path uses too; this module normalises the parts first.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from urllib.parse import urlencode
 
 from ghcache.core.kernel import keys as kernel_keys
@@ -30,16 +30,8 @@ class CacheRequest:
     scope: str = SHARED_SCOPE
 
     def canonical(self) -> bytes:
-        return kernel_keys.canonical_bytes(
-            self.base_url,
-            self.method,
-            self.path,
-            self.query,
-            self.accept,
-            self.api_version,
-            self.body,
-            self.scope,
-        )
+        # The fields in declaration order are the canonical array's members.
+        return kernel_keys.canonical_bytes(*(getattr(self, name) for name in _FIELDS))
 
     @property
     def key(self) -> str:
@@ -57,16 +49,10 @@ class CacheRequest:
         return self.method == "POST" and self.path == "graphql"
 
     def with_scope(self, scope: str) -> CacheRequest:
-        return CacheRequest(
-            self.base_url,
-            self.method,
-            self.path,
-            self.query,
-            self.accept,
-            self.api_version,
-            self.body,
-            scope,
-        )
+        return replace(self, scope=scope)
+
+
+_FIELDS = tuple(field.name for field in fields(CacheRequest))
 
 
 def make_request(

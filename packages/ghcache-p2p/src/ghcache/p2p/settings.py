@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ghcache.core.config import ConfigError, Settings
+from ghcache.core.kernel.settings import parse_bool, parse_int
 
 MIB = 1024 * 1024
 DEFAULTS: dict[str, str] = {
@@ -30,8 +31,6 @@ DEFAULTS: dict[str, str] = {
     "CACHE_PEER_RATE": "100",
     "CACHE_CLOCK_SKEW": "60",
 }
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 
 @dataclass(frozen=True)
@@ -71,22 +70,21 @@ class P2PSettings:
         def limit(name: str, minimum: int = 0) -> int:
             given = env.get(name, "").strip()
             sources[name] = "env" if given else "default"
-            return _whole_number(name, given or DEFAULTS[name], minimum=minimum)
+            return parse_int(name, given or DEFAULTS[name], minimum=minimum)
 
         metrics = raw("CACHE_METRICS_PORT")
         p2p = cls(
             core=settings,
-            enable_p2p=_boolean("CACHE_ENABLE_P2P", raw("CACHE_ENABLE_P2P")),
-            listen_port=_whole_number("CACHE_LISTEN_PORT", raw("CACHE_LISTEN_PORT"), maximum=65535),
+            enable_p2p=parse_bool("CACHE_ENABLE_P2P", raw("CACHE_ENABLE_P2P")),
+            listen_port=parse_int("CACHE_LISTEN_PORT", raw("CACHE_LISTEN_PORT"), maximum=65535),
             listen_addr=raw("CACHE_LISTEN_ADDR") or "0.0.0.0",
             bootstrap_peers=tuple(
                 p.strip() for p in raw("CACHE_BOOTSTRAP_PEERS").split(",") if p.strip()
             ),
-            enable_mdns=_boolean("CACHE_ENABLE_MDNS", raw("CACHE_ENABLE_MDNS")),
-            peer_timeout=_whole_number("CACHE_PEER_TIMEOUT_MS", raw("CACHE_PEER_TIMEOUT_MS"))
-            / 1000,
+            enable_mdns=parse_bool("CACHE_ENABLE_MDNS", raw("CACHE_ENABLE_MDNS")),
+            peer_timeout=parse_int("CACHE_PEER_TIMEOUT_MS", raw("CACHE_PEER_TIMEOUT_MS")) / 1000,
             metrics_port=(
-                _whole_number("CACHE_METRICS_PORT", metrics, maximum=65535) if metrics else None
+                parse_int("CACHE_METRICS_PORT", metrics, maximum=65535) if metrics else None
             ),
             max_announce_bytes=limit("CACHE_MAX_ANNOUNCE_BYTES", 4096),
             max_entry_bytes=limit("CACHE_MAX_ENTRY_BYTES", 1024),
@@ -138,26 +136,6 @@ def config_rows(env: Mapping[str, str]) -> list[tuple[str, str, str]]:
         ]
     shown = settings.shown_values()
     return [(name, shown[name], settings.sources[name]) for name in DEFAULTS]
-
-
-def _whole_number(name: str, value: str, *, minimum: int = 0, maximum: int | None = None) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
-    if number < minimum or (maximum is not None and number > maximum):
-        upper = f" and at most {maximum}" if maximum is not None else ""
-        raise ConfigError(f"{name} must be at least {minimum}{upper}, got {value!r}")
-    return number
-
-
-def _boolean(name: str, value: str) -> bool:
-    lowered = value.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ConfigError(f"{name} must be true or false, got {value!r}")
 
 
 def _show_bool(value: bool) -> str:

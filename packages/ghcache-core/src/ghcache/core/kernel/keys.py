@@ -63,21 +63,6 @@ def canonical_bytes(
     return text.encode("utf-8", "surrogatepass")
 
 
-def key_for(
-    base_url: str,
-    method: str,
-    path: str,
-    query: tuple[tuple[str, str], ...] | list[tuple[str, str]],
-    accept: str,
-    api_version: str,
-    body: str,
-    scope: str,
-) -> str:
-    return cid_for_bytes(
-        canonical_bytes(base_url, method, path, query, accept, api_version, body, scope)
-    )
-
-
 def normalize_base(base_url: str) -> str:
     """Scheme and host lower-cased, one trailing slash."""
     if not base_url.endswith("/"):
