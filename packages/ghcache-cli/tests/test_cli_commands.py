@@ -277,3 +277,20 @@ def test_closed_pipe_is_quiet(
         )
         assert done.stderr == b"", command
         assert done.stdout in (b"0\n", b"1\n"), command
+
+
+def test_ratelimit_shows_and_clears_what_is_remembered(
+    cli: Any, env: dict[str, str], cache_dir: Path
+) -> None:
+    from ghcache.core.ratelimit import RateLimitMemory, limit_key
+
+    assert b"no rate limit remembered" in cli(["ratelimit"], env).stdout
+    now = time.time()
+    RateLimitMemory(cache_dir).remember(limit_key("github.com", "abc123", "graphql"), now + 90, now)
+    shown = cli(["ratelimit"], env)
+    assert shown.returncode == 0
+    assert b"github.com  abc123  graphql" in shown.stdout
+    rows = json.loads(cli(["ratelimit", "--json"], env).stdout)
+    assert rows[0]["resource"] == "graphql" and rows[0]["until"] == pytest.approx(now + 90)
+    assert b"forgot 1" in cli(["ratelimit", "clear"], env).stdout
+    assert json.loads(cli(["ratelimit", "--json"], env).stdout) == []

@@ -14,10 +14,11 @@ PLUGIN_NAME = "ghcache.cli.default"
 def register_commands(cli: Any) -> None:
     from ghcache.cli.commands.cache import cache
     from ghcache.cli.commands.config import config
+    from ghcache.cli.commands.ratelimit import ratelimit
     from ghcache.cli.commands.stats import stats
     from ghcache.cli.commands.warm import warm
 
-    for command in (cache, config, stats, warm):
+    for command in (cache, config, ratelimit, stats, warm):
         cli.add_command(command)
     api = api_command()
     if api is not None:

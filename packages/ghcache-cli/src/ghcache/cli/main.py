@@ -19,7 +19,7 @@ import click
 from ghcache.cli import __version__
 from ghcache.cli.errors import GhcacheError, one_line
 
-BUILTIN_COMMANDS = ("api", "cache", "config", "stats", "warm")
+BUILTIN_COMMANDS = ("api", "cache", "config", "ratelimit", "stats", "warm")
 DEBUG_ENV = "GHCACHE_DEBUG"
 
 
