@@ -218,3 +218,48 @@ def test_computed_etag_matches_the_simulator(hub: FakeHub) -> None:
     anonymous = httpx.get(hub.url + PUBLIC, headers=headers[:1])
     assert anonymous.headers["ETag"] == github_etag(headers[:1], anonymous.content)
     assert anonymous.headers["ETag"] != response.headers["ETag"]
+
+
+# The published examples of the rule (bored-engineer/github-conditional-http-transport,
+# hash_test.go: a real api.github.com body and the ETags GitHub served for it).
+PUBLISHED_BODY = (
+    b'{"login":"bored-engineer","id":541842,"node_id":"MDQ6VXNlcjU0MTg0Mg==","avatar_url":"htt'
+    b'ps://avatars.githubusercontent.com/u/541842?v=4","gravatar_id":"","url":"https://api.git'
+    b'hub.com/users/bored-engineer","html_url":"https://github.com/bored-engineer","followers_'
+    b'url":"https://api.github.com/users/bored-engineer/followers","following_url":"https://ap'
+    b'i.github.com/users/bored-engineer/following{/other_user}","gists_url":"https://api.githu'
+    b'b.com/users/bored-engineer/gists{/gist_id}","starred_url":"https://api.github.com/users/'
+    b'bored-engineer/starred{/owner}{/repo}","subscriptions_url":"https://api.github.com/users'
+    b'/bored-engineer/subscriptions","organizations_url":"https://api.github.com/users/bored-e'
+    b'ngineer/orgs","repos_url":"https://api.github.com/users/bored-engineer/repos","events_ur'
+    b'l":"https://api.github.com/users/bored-engineer/events{/privacy}","received_events_url":'
+    b'"https://api.github.com/users/bored-engineer/received_events","type":"User","user_view_t'
+    b'ype":"public","site_admin":false,"name":"Luke Young","company":null,"blog":"https://bore'
+    b'd.engineer/","location":"San Francisco, CA","email":null,"hireable":true,"bio":"I find b'
+    b'ugs and exploit them. Sometimes for money, mainly for free T-Shirts...","twitter_usernam'
+    b'e":null,"public_repos":136,"public_gists":51,"followers":212,"following":13,"created_at"'
+    b':"2010-12-30T17:15:38Z","updated_at":"2025-05-06T02:44:16Z"}'
+)
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "expected"),
+    [
+        ([], b"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ([], PUBLISHED_BODY, "c5542e3ee32c0adf1128a79d80a296d03412415c924e522d9d1c75b17d7c3ef0"),
+        (
+            [("Accept", "application/vnd.github.v3+json")],
+            PUBLISHED_BODY,
+            "125f46f7d22cd8f41ea1534256ba85a45f4a0e3dcf995da9fecfe3361b93407d",
+        ),
+        (
+            [("Accept", "application/vnd.github.v3+json"), ("Authorization", "Bearer hunter2")],
+            PUBLISHED_BODY,
+            "2c3b29a72c9c09135a89fe51c46613393b445efabdf6f02105dc1561237093a4",
+        ),
+    ],
+)
+def test_computed_etag_matches_the_published_examples(
+    headers: list[tuple[str, str]], body: bytes, expected: str
+) -> None:
+    assert github_etag(headers, body) == f'W/"{expected}"'
