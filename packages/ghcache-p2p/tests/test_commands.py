@@ -94,6 +94,29 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert not (tmp_path / "cache" / "daemon.sock").exists()
 
 
+def test_a_port_another_daemon_listens_on_is_refused(tmp_path: Path) -> None:
+    # py-libp2p listens with SO_REUSEPORT: without a check of its own, the second
+    # daemon started and both listened on the port.
+    from p2p_helpers import Daemon
+
+    port = free_port()
+    first = Daemon(tmp_path / "first", base_env(CACHE_LISTEN_PORT=str(port))).start()
+    try:
+        env = {**base_env(CACHE_LISTEN_PORT=str(port)), "CACHE_DIR": str(tmp_path / "second")}
+        try:
+            done = run([sys.executable, "-m", "ghcache.p2p.daemon"], env, timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the second daemon started on a port in use")
+        assert first.status()["pid"] == first.process.pid  # type: ignore[union-attr]
+    finally:
+        first.stop()
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"ghcache daemon: cannot listen on 127.0.0.1:{port}: address in use"
+    ]
+    assert not (tmp_path / "second" / "daemon.sock").exists()
+
+
 def free_port() -> int:
     import socket
 

@@ -6,10 +6,12 @@ ghcache.p2p.daemon`` both call :func:`main`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -47,6 +49,7 @@ def main() -> int:
         cache_dir = settings.core.cache_dir
         prepare_cache_dir(cache_dir)
         hold_lock(cache_dir)  # for the life of the process
+        check_port_free(settings.listen_addr, settings.listen_port)
     except StartupError as exc:
         print(f"ghcache daemon: {exc}", file=sys.stderr)
         return exc.status
@@ -112,6 +115,36 @@ def hold_lock(cache_dir: Path) -> None:
         except (DaemonUnavailable, DaemonError):
             pid = "starting"
         raise StartupError(f"already running (pid {pid})", 1) from None
+
+
+def check_port_free(address: str, port: int) -> None:
+    """Raise when ``address:port`` cannot be listened on (0: any free port, always fine).
+
+    py-libp2p listens with SO_REUSEPORT, so a second daemon (another cache
+    directory) on a port already in use starts anyway and the kernel splits the
+    team's connections between the two.  A probe bound without SO_REUSEPORT is
+    refused while any other socket listens there.  (Two daemons probing in the
+    same instant could both pass; starting both at once on one port is not a
+    case worth a lock across cache directories.)
+    """
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    shown = f"[{address}]:{port}" if family == socket.AF_INET6 else f"{address}:{port}"
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # TIME_WAIT leftovers of a daemon that just stopped are no conflict.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((address, port))
+            probe.listen(1)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                reason = "address in use"
+            elif exc.errno == errno.EADDRNOTAVAIL:
+                reason = "not an address of this machine"
+            else:
+                reason = (exc.strerror or str(exc)).lower()
+            raise StartupError(f"cannot listen on {shown}: {reason}", 1) from None
 
 
 async def run_until_signal(run: Callable[[], Awaitable[None]]) -> None:
