@@ -117,6 +117,29 @@ def test_a_port_another_daemon_listens_on_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "second" / "daemon.sock").exists()
 
 
+@pytest.mark.parametrize("corrupt", ["five bytes", "a directory"])
+def test_an_unusable_identity_key_is_one_line_saying_what_to_do(
+    tmp_path: Path, corrupt: str
+) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    key = cache / "p2p_identity.key"
+    if corrupt == "a directory":
+        key.mkdir()
+    else:
+        key.write_bytes(b"12345")
+    env = {**base_env(), "CACHE_DIR": str(cache)}
+    commands = [[sys.executable, "-m", "ghcache.p2p.daemon"]]
+    if os.path.exists(GHCACHE):
+        commands.append([GHCACHE, "daemon", "run"])
+    for command in commands:
+        done = run(command, env)
+        assert done.returncode == 1, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, done.stderr
+        assert str(key) in lines[0] and "remove it to make a new identity" in lines[0]
+
+
 def free_port() -> int:
     import socket
 
