@@ -180,26 +180,41 @@ def step_revalidation(sc: Scenario, details: dict[str, Any]) -> str:
 
 
 def step_shared(sc: Scenario, details: dict[str, Any]) -> str:
+    """peer-a's entry on peer-b: trusted as is in ``team`` mode; in ``verified`` mode (the
+    default) another identity gets it only after GitHub confirms it with a free 304."""
     sc.peer("peer-a")  # skipped, not failed, when peer-a never ran
     b, hub = sc.peer("peer-b"), sc.hub
     if sc.repo_output is None:
         raise CheckSkipped("nothing was cached on peer-a")
     pushed = sc.repo_key is not None and b.cache_dir.joinpath(f"gh_api_{sc.repo_key}.json").exists()
-    before = hub.upstream_count()
-    output = api(b, REPO)
-    details.update(upstream=hub.upstream_count() - before, pushed_before_call=pushed)
-    if hub.upstream_count() != before:
+    before = len(hub.requests)
+    trusted = api(b, REPO, env={"CACHE_SHARING": "team"})
+    details.update(team_upstream=len(hub.requests) - before, pushed_before_call=pushed)
+    if len(hub.requests) != before:
         raise CheckFailed(
-            f"peer-b went upstream ({hub.upstream_count() - before} request(s)) "
-            "instead of using peer-a's entry"
+            f"peer-b went upstream ({len(hub.requests) - before} request(s)) "
+            "instead of using peer-a's entry (CACHE_SHARING=team)"
         )
-    if output != sc.repo_output:
+    if trusted != sc.repo_output:
         raise CheckFailed("peer-b printed a different answer than peer-a")
-    accepted = b.counters().get("entries_accepted", 0)
-    if accepted < 1:
+    if b.counters().get("entries_accepted", 0) < 1:
         raise CheckFailed("peer-b's daemon accepted no entry from peer-a")
+    confirmed = api(b, REPO, env={"GH_TOKEN": "ghp_bob"})
+    sent = hub.requests[before:]
+    details.update(verified_requests=[(r.status, r.counted, r.login) for r in sent])
+    if confirmed != sc.repo_output:  # bob is shown the same body (no repository of his)
+        raise CheckFailed("peer-b printed bob another answer than GitHub gave alice")
+    if len(sent) != 1 or sent[0].status != 304 or sent[0].counted:
+        raise CheckFailed(
+            "bob's call on peer-b should confirm peer-a's copy with one free 304, "
+            f"got {[(r.status, r.counted) for r in sent]}"
+        )
     how = "pushed to it by gossip" if pushed else "fetched from peer-a on the miss"
-    return f"peer-b answered `{REPO}` with 0 upstream requests ({how}, sealed with the secret)"
+    return (
+        f"peer-b answered `{REPO}` from peer-a's entry ({how}, sealed with the secret): "
+        "0 requests trusting the teammate (CACHE_SHARING=team); for another token (bob), "
+        "1 conditional request answered 304, 0 rate-limit units (verified, the default)"
+    )
 
 
 def step_outsider(sc: Scenario, details: dict[str, Any]) -> str:
