@@ -89,7 +89,9 @@ def test_local_scenario_passes_and_leaves_nothing_behind(short_tmp: Path) -> Non
     checks = by_name(report)
     assert checks["cached call"]["details"] == {"first": 1, "second": 0}
     assert checks["ETag revalidation"]["details"] == {"status": 304, "counted": 0}
-    assert checks["shared to a peer"]["details"]["upstream"] == 0
+    shared = checks["shared to a peer"]["details"]
+    assert shared["team_upstream"] == 0  # a trusted teammate's entry: no request
+    assert shared["verified_requests"] == [[304, False, "bob"]]  # one free confirmation
     refused = checks["wrong secret refused"]["details"]["refused_by_peer_a"]
     assert refused["bad_envelope"] >= 1
     assert checks["wrong secret refused"]["details"]["outsider_upstream"] == 1
