@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ghcache.core.cid import cid_for_bytes
 from ghcache.core.config import Settings
 from ghcache.core.entry import Entry
 from ghcache.core.store import DiskStore
@@ -196,9 +197,10 @@ def make_entry(
     body: bytes | None = None,
     stored_at: float | None = None,
 ) -> Entry:
-    """A shared entry with a unique key, as the core client would store it."""
+    """A shared entry with a unique key (a CID, as every cache key), as the core client
+    would store it."""
     number = next(_counter)
-    key = f"test-{os.getpid()}-{tag}-{number}-{time.time_ns()}"
+    key = cid_for_bytes(f"test-{os.getpid()}-{tag}-{number}-{time.time_ns()}".encode())
     return Entry(
         key=key,
         scope=scope,

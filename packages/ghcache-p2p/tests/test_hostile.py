@@ -37,6 +37,11 @@ WRONG = Keyring.from_env({"CACHE_SHARED_SECRET": "not-the-team-secret-at-all-987
 assert RIGHT is not None and WRONG is not None
 # A low per-peer rate for the victim, so that a flood trips it even on a loaded box.
 PEER_RATE = 20
+# Keys the victim asks us for on a lookup miss, and we answer with poison.
+POISON = {
+    name: cid_for_bytes(f"poison-{name}".encode()) for name in ("oversize", "wrong-key", "forged")
+}
+BAD_KEYS = ["../../../../tmp/ghcache-p2p-test/pwned", "..", "not-a-cid"]
 
 
 def item_for(
@@ -72,12 +77,13 @@ def victim_and_friend(network: Network) -> tuple[Daemon, Daemon]:
 class Hostile:
     """The hostile node's script, run inside trio.run."""
 
-    def __init__(self, victim: Daemon, *, flood: bool = False) -> None:
+    def __init__(self, victim: Daemon, *, script: str = "attack") -> None:
         self.victim = victim
-        self.flood = flood
+        self.script = script
         self.topic = str(victim.info["topic"])
         self.stored_keys: list[str] = []
         self.results: dict[str, Any] = {}
+        self.fetch_requests: list[str] = []  # keys the victim asked us for
 
     async def main(self) -> None:
         key_pair = create_new_key_pair()
@@ -99,7 +105,7 @@ class Hostile:
             )
             await trio.sleep(1.5)  # one gossipsub heartbeat: we are in the victim's mesh
             self.host, self.pubsub = host, pubsub
-            await (self.flood_victim() if self.flood else self.attack())
+            await getattr(self, self.script)()
 
     async def publish(self, data: bytes) -> None:
         await self.pubsub.publish(self.topic, data)
@@ -188,12 +194,33 @@ class Hostile:
         await trio.sleep(0.5)
 
         # Poisoned fetch answers: the victim asks us on a lookup miss.
-        for key in ("poison-oversize", "poison-wrong-key", "poison-forged"):
+        for key in POISON.values():
             answer = await trio.to_thread.run_sync(
                 lambda k=key: self.victim.client.lookup(k, newer_than=0.0, timeout=2.0)  # type: ignore[misc]
             )
             self.results[key] = answer
             self.stored_keys.append(key)
+
+    async def bad_keys(self) -> None:
+        """Keys that are not CIDs: announced inline and without the entry, asked for."""
+        victim_id = info_from_p2p_addr(Multiaddr(self.victim.addr)).peer_id
+        items = []
+        for key in BAD_KEYS:
+            entry = replace(make_entry("bad-key"), key=key)
+            items.append(item_for(entry, RIGHT))
+            items.append(replace(item_for(entry, RIGHT), sealed_entry=b""))  # "fetch it"
+        await self.publish(codec.encode_batch(RIGHT, self.topic, items))
+        stream = await self.host.new_stream(victim_id, [TProtocol(codec.FETCH_PROTOCOL)])
+        await stream.write(codec.frame(codec.encode_fetch_request(RIGHT, "..")))
+        try:
+            with trio.fail_after(5):
+                self.results["fetch"] = await read_frame(stream, limit=1 << 20)
+        except Exception as exc:
+            self.results["fetch"] = type(exc).__name__
+        self.results["lookup"] = await trio.to_thread.run_sync(
+            lambda: self.victim.client.lookup(BAD_KEYS[0], newer_than=0.0, timeout=2.0)
+        )
+        await trio.sleep(1.0)  # time for the victim to (wrongly) ask us for the others
 
     async def flood_victim(self) -> None:
         """Five times the messages the victim's per-peer rate allows.
@@ -212,9 +239,10 @@ class Hostile:
     async def serve_poison(self, stream: Any) -> None:
         payload = await read_frame(stream, limit=1 << 20)
         key = codec.decode_fetch_request(RIGHT, payload)
-        if key == "poison-oversize":
+        self.fetch_requests.append(key)
+        if key == POISON["oversize"]:
             await stream.write((200 * 1024 * 1024).to_bytes(4, "big") + b"x" * 1024)
-        elif key == "poison-wrong-key":
+        elif key == POISON["wrong-key"]:
             entry = make_entry("pw")
             raw = replace(entry, key=key).to_bytes()
             sealed = codec.seal_entry(WRONG, raw, key=key, cid=entry.body_cid)
@@ -251,7 +279,7 @@ def test_hostile_peer_is_refused_counted_and_the_daemon_keeps_serving(
     assert hostile.results["wrong_key_fetch"] != b""  # reset: not even "not found"
     assert not isinstance(hostile.results["wrong_key_fetch"], bytes)
     assert not isinstance(hostile.results["wrong_key_peers"], bytes)
-    for key in ("poison-oversize", "poison-wrong-key", "poison-forged"):
+    for key in POISON.values():
         assert hostile.results[key] is False
     for key in hostile.stored_keys:
         assert not victim.has(key), key
@@ -274,13 +302,33 @@ def assert_still_serving(victim: Daemon, friend: Daemon) -> None:
         assert found is not None and found.body == quiet.body
 
 
+def test_keys_that_are_not_cids_are_refused_and_never_stored_or_asked_for(
+    victim_and_friend: tuple[Daemon, Daemon],
+) -> None:
+    victim, friend = victim_and_friend
+    before = victim.refused()["bad_key"]
+    hostile = Hostile(victim, script="bad_keys")
+    trio.run(hostile.main)
+    # Six announced items (inline and "fetch it"), the fetch request, the lookup.
+    assert victim.refused()["bad_key"] - before >= 2 * len(BAD_KEYS) + 2
+    assert not isinstance(hostile.results["fetch"], bytes)  # reset: not even "not found"
+    assert hostile.results["lookup"] is False
+    assert hostile.fetch_requests == []  # the victim asked nobody for them
+    for daemon in (victim, friend):
+        assert not daemon.store().path_for("..").exists()
+        assert not daemon.store().path_for("not-a-cid").exists()
+        assert not any(daemon.cache_dir.glob("*pwned*"))
+    assert not os.path.exists("/tmp/ghcache-p2p-test/pwned")
+    assert_still_serving(victim, friend)
+
+
 def test_a_flood_is_rate_limited_and_the_daemon_keeps_serving(
     victim_and_friend: tuple[Daemon, Daemon],
 ) -> None:
     victim, friend = victim_and_friend
     before = victim.refused()["rate_limited"]
     received = victim.counters()["announce_messages_received"]
-    hostile = Hostile(victim, flood=True)
+    hostile = Hostile(victim, script="flood_victim")
     trio.run(hostile.main)
     limited = victim.refused()["rate_limited"] - before
     got = victim.counters()["announce_messages_received"] - received

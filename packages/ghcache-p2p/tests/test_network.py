@@ -9,6 +9,8 @@ from dataclasses import replace
 import pytest
 from p2p_helpers import SECRET, Daemon, Network, make_entry, wait_until
 
+from ghcache.core.cid import cid_for_bytes
+
 pytestmark = pytest.mark.slow
 
 
@@ -64,7 +66,7 @@ def test_daemon_started_later_pulls_on_lookup(
     assert late_to_a.counters()["lookup_peer_hits"] == 1
     # A key nobody has: None, well within the peer timeout.
     started = time.monotonic()
-    assert late_to_a.lookup("no-such-key") is None
+    assert late_to_a.lookup(cid_for_bytes(b"no-such-key")) is None
     assert time.monotonic() - started < 4  # every peer said "not found": no need to wait 5 s
     late_to_a.stop()
 

@@ -17,7 +17,13 @@ from p2p_helpers import SECRET, make_entry
 from ghcache.core.config import ConfigError, Settings
 from ghcache.crypto import Keyring, OpenError
 from ghcache.p2p import codec, plugin
-from ghcache.p2p.accept import Refused, check_envelope_time, is_duplicate, verify_entry
+from ghcache.p2p.accept import (
+    Refused,
+    check_envelope_time,
+    check_key,
+    is_duplicate,
+    verify_entry,
+)
 from ghcache.p2p.client import DaemonClient, DaemonUnavailable
 from ghcache.p2p.counters import P2PCounters
 from ghcache.p2p.identity import IdentityError, load_or_create_seed
@@ -158,6 +164,14 @@ def test_verify_entry_refusals() -> None:
         clock_skew=60,
         max_entry_bytes=1 << 20,
     )
+
+
+def test_only_cids_are_cache_keys() -> None:
+    check_key(make_entry().key)
+    for key in ("..", "../../../../tmp/x/pwned", "", "bafkrei", make_entry().key + "/.."):
+        with pytest.raises(Refused) as refused:
+            check_key(key)
+        assert refused.value.reason == "bad_key"
 
 
 def test_envelope_time_window() -> None:

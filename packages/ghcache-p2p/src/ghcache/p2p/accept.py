@@ -7,8 +7,10 @@ the daemon counts it and stores nothing.
 from __future__ import annotations
 
 from ghcache.core.entry import BodyMismatch, CorruptEntry, Entry
+from ghcache.core.kernel.keys import is_cid
 
 REASONS = (
+    "bad_key",  # the cache key is not a CID (it could name a path outside the store)
     "bad_envelope",  # cannot be opened: another team's key, or tampered bytes
     "malformed",  # opened, but not in our format
     "oversize",  # message or entry larger than the configured caps
@@ -31,6 +33,13 @@ class Refused(Exception):
         assert reason in REASONS, reason
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
+
+
+def check_key(key: str) -> None:
+    """Every cache key is a CID: anything else from a peer (``..``, a path) is refused
+    before it reaches the store or a lookup."""
+    if not is_cid(key):
+        raise Refused("bad_key", f"key {key[:80]!r} is not a CID")
 
 
 def check_envelope_time(sealed_at: float, *, now: float, clock_skew: float) -> None:

@@ -21,7 +21,7 @@ from libp2p.peer.id import ID
 from ghcache.core.entry import Entry
 from ghcache.crypto import OpenError, envelope_timestamp
 from ghcache.p2p import codec
-from ghcache.p2p.accept import Refused, check_envelope_time
+from ghcache.p2p.accept import Refused, check_envelope_time, check_key
 from ghcache.p2p.intake import Intake
 from ghcache.p2p.node import FrameTooLarge, read_frame
 from ghcache.p2p.ratelimit import PeerRateLimiter
@@ -82,6 +82,11 @@ class FetchClient:
         """
         counters = self.intake.counters
         counters.add("lookups")
+        try:
+            check_key(key)  # a lookup's key goes to peers and comes back as a file name
+        except Refused as refused:
+            self.intake.refuse(refused, "the local CLI")
+            return False
 
         def wanted(entry: Entry) -> bool:
             return entry.stored_at > newer_than and entry.is_fresh(time.time())
@@ -204,6 +209,7 @@ class FetchServer:
                 check_envelope_time(
                     sealed_at, now=time.time(), clock_skew=intake.settings.clock_skew
                 )
+                check_key(key)
                 entry = intake.store.read(key)
                 if entry is None or not entry.is_shared or not 200 <= entry.status < 300:
                     reply = codec.NOT_FOUND

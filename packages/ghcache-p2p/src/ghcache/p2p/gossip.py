@@ -15,10 +15,11 @@ import trio
 from libp2p.peer.id import ID
 from libp2p.pubsub.pubsub import Pubsub
 
+from ghcache.core.kernel.keys import is_cid
 from ghcache.core.store import DiskStore
 from ghcache.crypto import Keyring, OpenError, envelope_timestamp
 from ghcache.p2p import codec
-from ghcache.p2p.accept import Refused, check_envelope_time, is_duplicate
+from ghcache.p2p.accept import Refused, check_envelope_time, check_key, is_duplicate
 from ghcache.p2p.counters import P2PCounters
 from ghcache.p2p.fetch import FetchClient
 from ghcache.p2p.intake import Intake
@@ -61,6 +62,8 @@ class Announcer:
 
     def announce(self, key: str) -> str | None:
         """Queue the stored entry ``key`` for publishing; the reason it was not, or None."""
+        if not is_cid(key):
+            return "bad_key"  # peers would refuse it
         entry = self.store.read(key)
         if entry is None:
             return "missing"
@@ -182,6 +185,7 @@ class GossipReader:
 
     def _take(self, origin: ID, item: codec.Announcement) -> None:
         settings = self.intake.settings
+        check_key(item.key)
         if item.stored_at > time.time() + settings.clock_skew:
             raise Refused("future", "announced entry stored in the future")
         if item.size > settings.max_entry_bytes:
