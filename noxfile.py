@@ -49,7 +49,9 @@ def local_wheels(session: nox.Session, names: list[str]) -> dict[str, str]:
         session.run(sys.executable, "-m", "virtualenv", "--quiet", str(BUILD_TOOLS), external=True)
     pip = [str(python), "-m", "pip"]
     session.run(*pip, "install", "--quiet", "hatchling>=1.18", external=True)
-    wheelhouse = Path(session.create_tmp()) / "ghcache-wheels"
+    # Not under session.create_tmp(): that sets TMPDIR for the tests, and the daemons' socket
+    # paths below it must stay short.
+    wheelhouse = Path(session.virtualenv.location) / "ghcache-wheels"
     shutil.rmtree(wheelhouse, ignore_errors=True)
     session.run(
         *pip,
