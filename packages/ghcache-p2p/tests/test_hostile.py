@@ -1,8 +1,9 @@
 """A hostile peer (this test process, its own libp2p host) against a real daemon.
 
-It speaks our protocols with the team key and with a wrong one: tampered
-envelopes, CID mismatches, identity-scoped entries, future stamps, replays,
-oversized messages and answers, and a flood.  Everything must be refused,
+It holds the team key (it passes the team check) and speaks our protocols with
+that key and with a wrong one: tampered envelopes, CID mismatches,
+identity-scoped entries, future stamps, replays, oversized messages and answers,
+keys that are not CIDs, and a flood.  Everything must be refused,
 counted by reason and never stored, while the daemon keeps serving a friend.
 """
 
@@ -98,8 +99,14 @@ class Hostile:
         ):
             await pubsub.wait_until_ready()
             await pubsub.subscribe(self.topic)
-            await host.connect(info_from_p2p_addr(Multiaddr(self.victim.addr)))
+            victim = info_from_p2p_addr(Multiaddr(self.victim.addr))
+            await host.connect(victim)
             me = host.get_id().to_base58()
+            # It holds the team key: it passes the team check like any teammate.
+            stream = await host.new_stream(victim.peer_id, [TProtocol(codec.HELLO_PROTOCOL)])
+            hello = codec.encode_hello(RIGHT, sender=me, receiver=victim.peer_id.to_base58())
+            await stream.write(codec.frame(hello))
+            await stream.close()
             await trio.to_thread.run_sync(
                 lambda: wait_until(lambda: me in self.victim.topic_peers(), 10, "victim sees us")
             )

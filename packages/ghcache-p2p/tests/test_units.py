@@ -103,6 +103,23 @@ def test_fetch_request_and_response_round_trip() -> None:
         codec.decode_fetch_response(b"\x07junk")
 
 
+def test_hello_proves_a_team_key_from_one_peer_to_another() -> None:
+    hello = codec.encode_hello(KEYRING, sender="A", receiver="B")
+    assert codec.open_hello(KEYRING, hello, sender="A", receiver="B") == KEYRING.current
+    for keyring, sender, receiver in ((OTHER, "A", "B"), (KEYRING, "C", "B"), (KEYRING, "B", "A")):
+        with pytest.raises(OpenError):  # another team; relayed or reflected by someone else
+            codec.open_hello(keyring, hello, sender=sender, receiver=receiver)
+    with pytest.raises(codec.MalformedMessage):
+        codec.open_hello(KEYRING, hello[:-1], sender="A", receiver="B")
+    # During a rotation the key we share is the newest both hold.
+    rotated = Keyring(OTHER.current, [KEYRING.current])
+    old_only = codec.encode_hello(KEYRING, sender="A", receiver="B")
+    assert codec.open_hello(rotated, old_only, sender="A", receiver="B") == KEYRING.current
+    both = codec.encode_hello(rotated, sender="A", receiver="B")
+    assert codec.open_hello(KEYRING, both, sender="A", receiver="B") == KEYRING.current
+    assert codec.open_hello(rotated, both, sender="A", receiver="B") == OTHER.current
+
+
 def test_peer_exchange_round_trip_and_limits() -> None:
     request = codec.encode_peers_request(KEYRING)
     codec.check_peers_request(KEYRING, request)

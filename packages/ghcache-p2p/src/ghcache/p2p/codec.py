@@ -11,6 +11,7 @@ Announcement (one gossipsub message) = seal(batch, associated=topic)
 Fetch request  = u32 len, seal(key, associated=FETCH_REQUEST_AD)
 Fetch response = u32 len, then b"\\x00" (not found)
                  or b"\\x01", u16 len, cid, sealed entry (associated=key+cid)
+Hello (team check) = u32 len, (u32 len, seal("", associated=HELLO_AD+sender+receiver))*
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ghcache.crypto import Keyring
+    from ghcache.crypto import Keyring, SealingKey
 
 FETCH_PROTOCOL = "/ghcache/fetch/1.0.0"
 TOPIC_PREFIX = "/ghcache/1/"
@@ -123,13 +124,13 @@ def _iter_items(plain: bytes) -> Iterator[Announcement]:
             raise MalformedMessage("bad announcement header") from None
 
 
-def _take(view: memoryview, offset: int) -> tuple[memoryview, int]:
+def _take(view: memoryview, offset: int, what: str = "announcement") -> tuple[memoryview, int]:
     if offset + _U32.size > len(view):
-        raise MalformedMessage("truncated announcement")
+        raise MalformedMessage(f"truncated {what}")
     (length,) = _U32.unpack_from(view, offset)
     start = offset + _U32.size
     if start + length > len(view):
-        raise MalformedMessage("truncated announcement")
+        raise MalformedMessage(f"truncated {what}")
     return view[start : start + length], start + length
 
 
@@ -231,3 +232,56 @@ def decode_peers_response(keyring: Keyring, payload: bytes) -> list[tuple[str, l
     except (KeyError, TypeError, ValueError):
         raise MalformedMessage("bad peer list") from None
     return peers
+
+
+# The team check: each daemon proves to every peer on its topics that it holds a
+# team key, by sealing nothing for "from me to you" with each key it has (during a
+# rotation the peer may hold only a previous one).  Binding both peer ids (which
+# Noise authenticates) means a proof cannot be replayed or relayed by anyone else.
+HELLO_PROTOCOL = "/ghcache/hello/1.0.0"
+HELLO_AD = b"ghcache/hello/1\x00"
+MAX_HELLO_PROOFS = 8
+
+
+def hello_associated(sender: str, receiver: str) -> bytes:
+    return HELLO_AD + sender.encode("ascii") + b"\x00" + receiver.encode("ascii")
+
+
+def encode_hello(keyring: Keyring, *, sender: str, receiver: str) -> bytes:
+    associated = hello_associated(sender, receiver)
+    proofs = [key.seal(b"", associated=associated) for key in keyring.keys[:MAX_HELLO_PROOFS]]
+    return b"".join(_U32.pack(len(proof)) + proof for proof in proofs)
+
+
+def open_hello(keyring: Keyring, payload: bytes, *, sender: str, receiver: str) -> SealingKey:
+    """The key we share with ``sender`` (our newest one its proofs open with).
+
+    ``OpenError`` when no proof opens (not the team), ``MalformedMessage`` when the
+    payload is not a list of proofs.
+    """
+    from ghcache.crypto import OpenError
+
+    associated = hello_associated(sender, receiver)
+    view = memoryview(payload)
+    offset, count, shared = 0, 0, []
+    while offset < len(view):
+        proof, offset = _take(view, offset, "hello")
+        count += 1
+        if count > MAX_HELLO_PROOFS:
+            raise MalformedMessage("too many proofs in a hello")
+        try:
+            keyring.open(bytes(proof), associated=associated)
+        except OpenError:
+            continue
+        shared.append(sealed_with(keyring, bytes(proof)))
+    if not shared:
+        raise OpenError("no proof opens with our keys")
+    return min(shared, key=keyring.keys.index)
+
+
+def sealed_with(keyring: Keyring, envelope: bytes) -> SealingKey:
+    """The key of ``keyring`` that sealed ``envelope`` (which opened with it)."""
+    from ghcache.crypto.envelope import split_envelope
+
+    _, key_id, _ = split_envelope(envelope)
+    return next(key for key in keyring.keys if key.key_id_bytes == key_id)

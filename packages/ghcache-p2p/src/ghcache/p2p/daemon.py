@@ -34,6 +34,7 @@ from ghcache.p2p.node import build_host, build_pubsub, listen_multiaddr
 from ghcache.p2p.peers import PeerBook, split_p2p_addr
 from ghcache.p2p.ratelimit import PeerRateLimiter
 from ghcache.p2p.settings import P2PSettings
+from ghcache.p2p.team import TeamCheck
 
 log = logging.getLogger("ghcache.p2p")
 
@@ -68,7 +69,17 @@ class Daemon:
         # topic: listen there too (the keyring opens their envelopes), publish on ours.
         self.topics = [codec.topic_for(n) for n in keyring.network_ids]
         rate, burst = settings.peer_rate, settings.peer_rate * 2
-        request_limiter = PeerRateLimiter(rate, burst)  # fetches and peer lists: one budget
+        # Fetches, peer lists and hellos: one budget.
+        request_limiter = PeerRateLimiter(rate, burst)
+        self.team = TeamCheck(
+            host=self.host,
+            pubsub=self.pubsub,
+            gossipsub=self.gossipsub,
+            keyring=keyring,
+            topics=self.topics,
+            limiter=request_limiter,
+            refuse=self.intake.refuse,
+        )
         self.discovery = Discovery(
             host=self.host,
             keyring=keyring,
@@ -101,6 +112,7 @@ class Daemon:
             intake=self.intake,
             fetch=self.fetch_client,
             limiter=PeerRateLimiter(rate, burst),
+            team=self.team,
         )
         self.control = ControlServer(
             socket_path(cache_dir),
@@ -127,6 +139,7 @@ class Daemon:
                 await self.pubsub.wait_until_ready()
                 async with trio.open_nursery() as nursery:
                     for component in (
+                        self.team,
                         self.gossip_reader,
                         self.announcer,
                         self.fetch_server,
@@ -157,8 +170,8 @@ class Daemon:
                 self.counters.save()
 
     def team_peers(self) -> set[str]:
-        """Peer ids subscribed to one of our topics: ghcache daemons of our team."""
-        return {str(p) for t in self.topics for p in self.pubsub.peer_topics.get(t, set())}
+        """Peer ids of our teammates: on one of our topics, and passed the team check."""
+        return self.team.team_peers()
 
     def _peer_counts(self) -> tuple[int, int]:
         return len(self.host.get_connected_peers()), len(self.team_peers())

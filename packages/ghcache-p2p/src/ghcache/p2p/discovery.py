@@ -60,7 +60,7 @@ class Discovery:
         self.book = book
         self.limiter = limiter  # shared with the fetch protocol: one budget per peer
         self.refuse = refuse
-        self.team_peers = team_peers  # peer ids subscribed to our network's topics
+        self.team_peers = team_peers  # teammates: on our topics and passed the team check
         self.targets: dict[str, DialTarget] = {}
         self._exchanged: dict[str, float] = {}  # peer id -> when we last asked for its peers
         self._exchange_seen: set[str] = set()  # team peers at the last exchange round

@@ -69,7 +69,8 @@ class FetchClient:
 
     async def _fetch_announced(self) -> None:
         async for origin, item in self._announced_receive:
-            connected = self.host.get_connected_peers()
+            team = self.team_peers()
+            connected = [p for p in self.host.get_connected_peers() if p.to_base58() in team]
             peers = [origin] if origin in connected else connected
             await self.fetch_first(peers, item.key, FETCH_TIMEOUT)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -25,6 +27,7 @@ from ghcache.p2p.fetch import FetchClient
 from ghcache.p2p.intake import Intake
 from ghcache.p2p.ratelimit import PeerRateLimiter
 from ghcache.p2p.settings import P2PSettings
+from ghcache.p2p.team import TeamCheck
 
 if TYPE_CHECKING:
     # What mypy sees of trio here comes from trio-typing's stubs (a libp2p dependency).
@@ -37,6 +40,7 @@ MAX_BATCH_ITEMS = 500
 BATCH_LINGER = 0.002  # wait this long for more entries before publishing a batch
 PUBLISH_INTERVAL = 0.02  # at most 50 gossip messages/s: py-libp2p sustains ~200
 ENVELOPE_SLACK = 4096
+MAX_OPENED = 4096  # the subscription queue's size (node.SUBSCRIPTION_QUEUE)
 
 
 class Announcer:
@@ -120,7 +124,13 @@ class Announcer:
 
 class GossipReader:
     """Reads announcements on our topics (the current secret's and, during a rotation,
-    the previous ones'), and stores or fetches what they announce."""
+    the previous ones'), and stores or fetches what they announce.
+
+    Every message is checked by gossipsub's topic validator (:meth:`validate`)
+    before gossipsub forwards it: what we refuse, the rest of the team never gets
+    from us.  Gossipsub forwards whatever its validators pass, so an outsider's
+    garbage would otherwise travel through us to every teammate.
+    """
 
     def __init__(
         self,
@@ -131,6 +141,7 @@ class GossipReader:
         intake: Intake,
         fetch: FetchClient,
         limiter: PeerRateLimiter,
+        team: TeamCheck,
     ) -> None:
         self.pubsub = pubsub
         self.topics = topics
@@ -138,40 +149,83 @@ class GossipReader:
         self.intake = intake
         self.fetch = fetch
         self.limiter = limiter
+        self.team = team
+        # Opened batches, from the validator to the reader (keyed by origin, seqno,
+        # topic): a message is opened once.  Bounded: pubsub drops a message when a
+        # subscription queue is full, and its batch would stay here otherwise.
+        self._opened: OrderedDict[tuple[bytes, bytes, str], list[codec.Announcement]] = (
+            OrderedDict()
+        )
 
     async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        for topic in self.topics:
+            self.pubsub.set_topic_validator(topic, self._validator(topic), False)
         subscriptions = [(topic, await self.pubsub.subscribe(topic)) for topic in self.topics]
         async with trio.open_nursery() as nursery:
             for topic, subscription in subscriptions:
                 nursery.start_soon(self._read, topic, subscription)
             task_status.started()
 
+    def _validator(self, topic: str) -> Callable[[ID, Any], bool]:
+        def validate(forwarder: ID, message: Any) -> bool:
+            return self.validate(topic, forwarder, message)
+
+        return validate
+
+    def validate(self, topic: str, forwarder: ID, message: Any) -> bool:
+        """Whether gossipsub may deliver ``message`` to us and forward it to the team."""
+        origin = ID(message.from_id)
+        if origin == self.me:
+            return forwarder == self.me  # our publish (ours coming back is no news)
+        self.intake.counters.add("announce_messages_received")
+        try:
+            if list(message.topicIDs) != [topic]:
+                raise Refused("malformed", "message for more than one topic")
+            data = bytes(message.data)
+            self._check(origin, data)
+            items = self._open(topic, data)
+        except Refused as refused:
+            if refused.reason == "bad_envelope":
+                # A teammate never forwards what does not open: whoever handed it to
+                # us is not in the team (unless it proved otherwise).
+                self.team.outsider(forwarder, refused)
+            else:
+                self.intake.refuse(refused, origin)
+            return False
+        self._opened[(bytes(message.from_id), bytes(message.seqno), topic)] = items
+        while len(self._opened) > MAX_OPENED:
+            self._opened.popitem(last=False)
+        return True
+
     async def _read(self, topic: str, subscription: Any) -> None:
-        counters = self.intake.counters
         while True:
             message = await subscription.get()
             origin = ID(message.from_id)
             if origin == self.me:
                 continue
-            counters.add("announce_messages_received")
-            try:
-                items = self._open(origin, topic, bytes(message.data))
-            except Refused as refused:
-                self.intake.refuse(refused, origin)
-                continue
-            counters.add("announcements_received", len(items))
+            items = self._opened.pop((bytes(message.from_id), bytes(message.seqno), topic), None)
+            if items is None:  # validated, but its batch was dropped above: open it again
+                try:
+                    items = self._open(topic, bytes(message.data))
+                except Refused as refused:
+                    self.intake.refuse(refused, origin)
+                    continue
+            self.intake.counters.add("announcements_received", len(items))
             for item in items:
                 try:
                     self._take(origin, item)
                 except Refused as refused:
                     self.intake.refuse(refused, origin)
 
-    def _open(self, origin: ID, topic: str, data: bytes) -> list[codec.Announcement]:
-        settings = self.intake.settings
-        if len(data) > settings.max_announce_bytes:
+    def _check(self, origin: ID, data: bytes) -> None:
+        """What is refused before spending a decryption on it."""
+        if len(data) > self.intake.settings.max_announce_bytes:
             raise Refused("oversize", f"announcement of {len(data)} bytes")
         if not self.limiter.allow(str(origin)):
             raise Refused("rate_limited")
+
+    def _open(self, topic: str, data: bytes) -> list[codec.Announcement]:
+        settings = self.intake.settings
         try:
             plain = codec.open_batch(self.intake.keyring, topic, data)
             sealed_at = envelope_timestamp(data)

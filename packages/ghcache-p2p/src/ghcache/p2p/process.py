@@ -167,9 +167,28 @@ def configure_logging() -> None:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(OneLineFormatter(handler.formatter))
     log.setLevel(getattr(logging, level, logging.INFO))
-    # libp2p is chatty at WARNING about peers that go away: not our operator's concern.
-    logging.getLogger("libp2p").setLevel(logging.ERROR)
+    # libp2p logs at ERROR what the daemon expects and handles (a peer gone while
+    # we open a stream, a redial that fails), several lines at a time, through
+    # Python's last-resort handler (its logger does not propagate): keep it out
+    # of the operator's way, and one line each through ours when debugging.
+    if not os.environ.get("LIBP2P_DEBUG"):  # else libp2p set up its own handlers
+        libp2p = logging.getLogger("libp2p")
+        libp2p.propagate = True
+        libp2p.setLevel(logging.WARNING if log.level <= logging.DEBUG else logging.CRITICAL)
+
+
+class OneLineFormatter(logging.Formatter):
+    """One line per record: multi-line messages (libp2p's) are joined."""
+
+    def __init__(self, formatter: logging.Formatter | None) -> None:
+        super().__init__(formatter._fmt if formatter is not None else None)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        text = super().formatMessage(record)
+        return " | ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 def remove_own_files(cache_dir: Path) -> None:
