@@ -80,6 +80,39 @@ def test_bad_configuration_is_one_clear_line(
     assert len(lines) == 1 and message in lines[0], done.stderr
 
 
+@pytest.mark.parametrize(
+    ("change", "message", "status"),
+    [
+        ({"CACHE_SHARED_SECRET": ""}, "no shared secret", 2),
+        ({"CACHE_BOOTSTRAP_PEERS": "/ip4/127.0.0.1/tcp/1/p2p/QmHash1"}, "Invalid CID: QmHash1", 2),
+        ({"CACHE_LISTEN_PORT": "taken"}, "address in use", 1),
+    ],
+)
+def test_daemon_start_failures_are_the_daemons_one_line_reason(
+    tmp_path: Path, change: dict[str, str], message: str, status: int
+) -> None:
+    import socket
+
+    # `daemon start` runs the daemon in the background: its reason is in the log.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        env = {**base_env(), "CACHE_DIR": str(tmp_path / "cache")}
+        env.update({k: port if v == "taken" else v for k, v in change.items()})
+        if not env.get("CACHE_SHARED_SECRET", "x"):
+            del env["CACHE_SHARED_SECRET"]
+        runs = [p2p("daemon", "start", env=env)]
+        if os.path.exists(GHCACHE):
+            runs.append(run([GHCACHE, "daemon", "start"], env))
+    for done in runs:
+        assert done.returncode == status, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], done.stderr
+        assert "daemon.log" not in lines[0]
+        assert "status" not in lines[0]
+
+
 def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     import socket
 

@@ -39,7 +39,10 @@ def daemon_start() -> None:
     try:
         status = start(_cache_dir())
     except ControlError as exc:
-        raise click.ClickException(str(exc)) from None
+        # As click prints its errors, but with the status `daemon run` would exit with
+        # (2: bad configuration).
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(exc.status) from None
     click.echo(f"daemon started (pid {status['pid']}), peer id {status['peer_id']}")
 
 

@@ -15,11 +15,17 @@ from ghcache.p2p.client import DaemonClient, DaemonError, DaemonUnavailable
 from ghcache.p2p.ipc import LOG_NAME, pid_path, socket_path
 
 START_TIMEOUT = 20.0
+REASON_PREFIX = "ghcache daemon: "  # how process.main reports why it cannot run
 STOP_TIMEOUT = 10.0
 
 
 class ControlError(RuntimeError):
-    """A one-line reason why the daemon could not be started or stopped."""
+    """A one-line reason why the daemon could not be started or stopped; ``status`` is
+    the exit status to report (the daemon's own when it refused to start)."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def running_status(cache_dir: Path, timeout: float = 1.0) -> dict[str, Any] | None:
@@ -47,6 +53,7 @@ def start(cache_dir: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
     child_env = dict(os.environ if env is None else env)
     child_env["CACHE_DIR"] = str(cache_dir)
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    log_start = os.fstat(fd).st_size  # where this start's output begins
     try:
         process = subprocess.Popen(
             [sys.executable, "-m", "ghcache.p2p.daemon"],
@@ -64,10 +71,27 @@ def start(cache_dir: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
         if status is not None and status.get("pid") == process.pid:
             return status
         if process.poll() is not None:
-            raise ControlError(f"daemon exited with status {process.returncode}; see {log_path}")
+            raise ControlError(
+                exit_reason(log_path, log_start, process.returncode), process.returncode
+            )
         time.sleep(0.05)
     process.terminate()
     raise ControlError(f"daemon did not become ready in {START_TIMEOUT:.0f} s; see {log_path}")
+
+
+def exit_reason(log_path: Path, start: int, status: int) -> str:
+    """The one-line reason a daemon that refused to start gave (``ghcache daemon: ...``
+    on its stderr, which is the log), else where to look."""
+    try:
+        with log_path.open("rb") as handle:
+            handle.seek(max(start, handle.seek(0, os.SEEK_END) - 65536))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        text = ""
+    reasons = [line for line in text.splitlines() if line.startswith(REASON_PREFIX)]
+    if reasons:
+        return reasons[-1][len(REASON_PREFIX) :]
+    return f"daemon exited with status {status}; see {log_path}"
 
 
 def stop(cache_dir: Path) -> int | None:
