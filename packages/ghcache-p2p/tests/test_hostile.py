@@ -245,7 +245,7 @@ class Hostile:
 
     async def serve_poison(self, stream: Any) -> None:
         payload = await read_frame(stream, limit=1 << 20)
-        key = codec.decode_fetch_request(RIGHT, payload)
+        key, _ = codec.decode_fetch_request(RIGHT, payload)
         self.fetch_requests.append(key)
         if key == POISON["oversize"]:
             await stream.write((200 * 1024 * 1024).to_bytes(4, "big") + b"x" * 1024)

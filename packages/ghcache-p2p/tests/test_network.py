@@ -207,6 +207,30 @@ def test_rotated_daemon_still_hears_peers_on_the_previous_secret(
     rotated.stop()
 
 
+def test_fetches_work_both_ways_during_a_rotation(
+    network: Network, trio_of: tuple[Daemon, ...]
+) -> None:
+    a = trio_of[0]  # still on the previous secret alone
+    rotated = network.start(
+        "rotated-fetch",
+        bootstrap=[a],
+        secret="the-new-team-secret-0987654321",
+        CACHE_PREVIOUS_SECRETS=SECRET,
+    )
+    rotated.wait_topic_peers(a)
+    a.wait_topic_peers(rotated)
+    refused_before = a.refused()["bad_envelope"], rotated.refused()["bad_envelope"]
+    only_on_a, only_on_rotated = make_entry("on-old"), make_entry("on-new")
+    a.store().write(only_on_a)  # not announced: only a fetch moves them
+    rotated.store().write(only_on_rotated)
+    found = rotated.lookup(only_on_a.key)
+    assert found is not None and found.body == only_on_a.body
+    found = a.lookup(only_on_rotated.key)
+    assert found is not None and found.body == only_on_rotated.body
+    assert (a.refused()["bad_envelope"], rotated.refused()["bad_envelope"]) == refused_before
+    rotated.stop()
+
+
 def test_a_dropped_bootstrap_peer_is_redialled(network: Network) -> None:
     import socket
 

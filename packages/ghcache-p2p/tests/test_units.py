@@ -93,7 +93,7 @@ def test_malformed_batches_raise_malformed(plain: bytes) -> None:
 
 def test_fetch_request_and_response_round_trip() -> None:
     request = codec.encode_fetch_request(KEYRING, "some-key")
-    assert codec.decode_fetch_request(KEYRING, request) == "some-key"
+    assert codec.decode_fetch_request(KEYRING, request) == ("some-key", KEYRING.current)
     with pytest.raises(OpenError):
         codec.decode_fetch_request(OTHER, request)
     assert codec.decode_fetch_response(codec.NOT_FOUND) is None

@@ -25,6 +25,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ghcache.crypto import Keyring, SealingKey
 
+    # What seals: the keyring (its current key), or the one key we share with a peer
+    # (during a rotation it can be a previous one).  Opening always takes the keyring.
+    Sealer = Keyring | SealingKey
+
 FETCH_PROTOCOL = "/ghcache/fetch/1.0.0"
 TOPIC_PREFIX = "/ghcache/1/"
 ENTRY_AD = b"ghcache/entry/1\x00"
@@ -49,8 +53,8 @@ def entry_associated(key: str, cid: str) -> bytes:
     return ENTRY_AD + key.encode("utf-8") + b"\x00" + cid.encode("utf-8")
 
 
-def seal_entry(keyring: Keyring, raw_entry: bytes, *, key: str, cid: str) -> bytes:
-    return keyring.seal(raw_entry, associated=entry_associated(key, cid))
+def seal_entry(sealer: Sealer, raw_entry: bytes, *, key: str, cid: str) -> bytes:
+    return sealer.seal(raw_entry, associated=entry_associated(key, cid))
 
 
 def open_entry(keyring: Keyring, sealed: bytes, *, key: str, cid: str) -> bytes:
@@ -159,15 +163,16 @@ def frame_size(prefix: bytes) -> int:
 FRAME_PREFIX = _U32.size
 
 
-def encode_fetch_request(keyring: Keyring, key: str) -> bytes:
-    return keyring.seal(key.encode("utf-8"), associated=FETCH_REQUEST_AD)
+def encode_fetch_request(sealer: Sealer, key: str) -> bytes:
+    return sealer.seal(key.encode("utf-8"), associated=FETCH_REQUEST_AD)
 
 
-def decode_fetch_request(keyring: Keyring, payload: bytes) -> str:
-    """The requested key; raises ``OpenError`` for requests from outside the team."""
+def decode_fetch_request(keyring: Keyring, payload: bytes) -> tuple[str, SealingKey]:
+    """The requested key, and the key to answer with (the one the request was sealed
+    with); raises ``OpenError`` for requests from outside the team."""
     key = keyring.open(payload, associated=FETCH_REQUEST_AD)
     try:
-        return _str(key.decode("utf-8"))
+        return _str(key.decode("utf-8")), sealed_with(keyring, payload)
     except UnicodeDecodeError:
         raise MalformedMessage("key is not UTF-8") from None
 
@@ -201,21 +206,22 @@ MAX_EXCHANGED_PEERS = 64
 MAX_EXCHANGED_ADDRS = 8
 
 
-def encode_peers_request(keyring: Keyring) -> bytes:
-    return keyring.seal(b"", associated=PEERS_REQUEST_AD)
+def encode_peers_request(sealer: Sealer) -> bytes:
+    return sealer.seal(b"", associated=PEERS_REQUEST_AD)
 
 
-def check_peers_request(keyring: Keyring, payload: bytes) -> None:
-    """Raises ``OpenError`` unless the request comes from the team."""
+def check_peers_request(keyring: Keyring, payload: bytes) -> SealingKey:
+    """The key to answer with (the request's); ``OpenError`` unless it comes from the team."""
     keyring.open(payload, associated=PEERS_REQUEST_AD)
+    return sealed_with(keyring, payload)
 
 
-def encode_peers_response(keyring: Keyring, peers: list[tuple[str, list[str]]]) -> bytes:
+def encode_peers_response(sealer: Sealer, peers: list[tuple[str, list[str]]]) -> bytes:
     record = [
         {"peer_id": peer_id, "addrs": addrs[:MAX_EXCHANGED_ADDRS]}
         for peer_id, addrs in peers[:MAX_EXCHANGED_PEERS]
     ]
-    return keyring.seal(json.dumps(record).encode("utf-8"), associated=PEERS_RESPONSE_AD)
+    return sealer.seal(json.dumps(record).encode("utf-8"), associated=PEERS_RESPONSE_AD)
 
 
 def decode_peers_response(keyring: Keyring, payload: bytes) -> list[tuple[str, list[str]]]:

@@ -87,6 +87,7 @@ class Daemon:
             limiter=request_limiter,
             refuse=self.intake.refuse,
             team_peers=self.team_peers,
+            key_for=self.team.key_for,
         )
         for text in settings.bootstrap_peers:
             addr, peer_id = split_p2p_addr(text)
@@ -94,7 +95,10 @@ class Daemon:
         for peer_id in self.discovery.book.peers:
             self.discovery.add_target(peer_id, self.discovery.book.addrs(peer_id), "remembered")
         self.fetch_client = FetchClient(
-            host=self.host, intake=self.intake, team_peers=self.team_peers
+            host=self.host,
+            intake=self.intake,
+            team_peers=self.team_peers,
+            key_for=self.team.key_for,
         )
         self.fetch_server = FetchServer(host=self.host, intake=self.intake, limiter=request_limiter)
         self.announcer = Announcer(

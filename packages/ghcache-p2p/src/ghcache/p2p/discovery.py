@@ -22,7 +22,7 @@ from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 from multiaddr import Multiaddr
 
-from ghcache.crypto import Keyring, OpenError
+from ghcache.crypto import Keyring, OpenError, SealingKey
 from ghcache.p2p import codec
 from ghcache.p2p.accept import Refused
 from ghcache.p2p.node import FrameTooLarge, read_frame
@@ -53,6 +53,7 @@ class Discovery:
         limiter: PeerRateLimiter,
         refuse: Callable[[Refused, ID | str], None],
         team_peers: Callable[[], set[str]],
+        key_for: Callable[[ID], SealingKey],
     ) -> None:
         self.host = host
         self.peer_id = host.get_id().to_base58()
@@ -61,6 +62,7 @@ class Discovery:
         self.limiter = limiter  # shared with the fetch protocol: one budget per peer
         self.refuse = refuse
         self.team_peers = team_peers  # teammates: on our topics and passed the team check
+        self.key_for = key_for  # the key a teammate proved it holds
         self.targets: dict[str, DialTarget] = {}
         self._exchanged: dict[str, float] = {}  # peer id -> when we last asked for its peers
         self._exchange_seen: set[str] = set()  # team peers at the last exchange round
@@ -167,7 +169,8 @@ class Discovery:
             with trio.fail_after(EXCHANGE_TIMEOUT):
                 stream = await self.host.new_stream(peer, [PEERS_PROTOCOL])
                 try:
-                    await stream.write(codec.frame(codec.encode_peers_request(self.keyring)))
+                    request = codec.encode_peers_request(self.key_for(peer))
+                    await stream.write(codec.frame(request))
                     payload = await read_frame(stream, limit=64 * 1024)
                 finally:
                     with contextlib.suppress(Exception):
@@ -202,7 +205,7 @@ class Discovery:
             with trio.fail_after(EXCHANGE_TIMEOUT):
                 payload = await read_frame(stream, limit=4096)
                 try:
-                    codec.check_peers_request(self.keyring, payload)
+                    answer_key = codec.check_peers_request(self.keyring, payload)
                 except OpenError:
                     raise Refused("bad_envelope") from None
                 topic_peers = self.team_peers()
@@ -211,7 +214,7 @@ class Discovery:
                     for p in self.host.get_connected_peers()
                     if p != peer and p.to_base58() in topic_peers
                 ]
-                reply = codec.encode_peers_response(self.keyring, [k for k in known if k[1]])
+                reply = codec.encode_peers_response(answer_key, [k for k in known if k[1]])
                 await stream.write(codec.frame(reply))
                 await stream.close()
                 return

@@ -19,7 +19,7 @@ from libp2p.custom_types import TProtocol
 from libp2p.peer.id import ID
 
 from ghcache.core.entry import Entry
-from ghcache.crypto import OpenError, envelope_timestamp
+from ghcache.crypto import OpenError, SealingKey, envelope_timestamp
 from ghcache.p2p import codec
 from ghcache.p2p.accept import Refused, check_envelope_time, check_key
 from ghcache.p2p.intake import Intake
@@ -42,10 +42,18 @@ ENVELOPE_ROOM = 64 * 1024
 
 
 class FetchClient:
-    def __init__(self, *, host: IHost, intake: Intake, team_peers: Callable[[], set[str]]) -> None:
+    def __init__(
+        self,
+        *,
+        host: IHost,
+        intake: Intake,
+        team_peers: Callable[[], set[str]],
+        key_for: Callable[[ID], SealingKey],
+    ) -> None:
         self.host = host
         self.intake = intake
         self.team_peers = team_peers
+        self.key_for = key_for  # the key a teammate proved it holds (a previous one, mid-rotation)
         self.max_frame = intake.settings.max_entry_bytes + ENVELOPE_ROOM
         self._announced_send, self._announced_receive = trio.open_memory_channel[
             tuple[ID, codec.Announcement]
@@ -141,9 +149,8 @@ class FetchClient:
         try:
             stream = await self.host.new_stream(peer, [FETCH_PROTOCOL])
             try:
-                await stream.write(
-                    codec.frame(codec.encode_fetch_request(self.intake.keyring, key))
-                )
+                request = codec.encode_fetch_request(self.key_for(peer), key)
+                await stream.write(codec.frame(request))
                 payload = await read_frame(stream, limit=self.max_frame)
             finally:
                 with contextlib.suppress(Exception):
@@ -203,7 +210,9 @@ class FetchServer:
             with trio.fail_after(FETCH_TIMEOUT):
                 payload = await read_frame(stream, limit=4096)
                 try:
-                    key = codec.decode_fetch_request(intake.keyring, payload)
+                    # Answered with the request's key: during a rotation a peer on the
+                    # previous secret alone cannot open our current one.
+                    key, answer_key = codec.decode_fetch_request(intake.keyring, payload)
                     sealed_at = envelope_timestamp(payload)
                 except (OpenError, ValueError):
                     raise Refused("bad_envelope") from None
@@ -217,7 +226,7 @@ class FetchServer:
                     intake.counters.add("fetches_not_found")
                 else:
                     raw = entry.for_peers()
-                    sealed = codec.seal_entry(intake.keyring, raw, key=key, cid=entry.body_cid)
+                    sealed = codec.seal_entry(answer_key, raw, key=key, cid=entry.body_cid)
                     reply = codec.encode_fetch_found(entry.body_cid, sealed)
                     intake.counters.add("fetches_served")
                 await stream.write(codec.frame(reply))
