@@ -1,4 +1,4 @@
-"""End to end: fakehub + three daemons + the real ``ghcache api`` CLI.
+"""End to end: fakehub + three daemons + core's caching client (what ``ghcache api`` uses).
 
 One member fetches ``repos/octo/hello`` from upstream; the other two get the
 same answer with zero further upstream requests (pushed, or pulled on a miss).
@@ -6,24 +6,27 @@ same answer with zero further upstream requests (pushed, or pulled on a miss).
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
 from p2p_helpers import Daemon, Network, wait_until
 
 from ghcache import fakehub
+from ghcache.core.client import CachingClient
+from ghcache.core.config import Settings
+from ghcache.core.hosts import resolve_host
 
 pytestmark = pytest.mark.slow
 
-GHCACHE = shutil.which("ghcache") or str(Path(sys.executable).parent / "ghcache")
+
+@dataclass
+class Answer:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def ghcache_api(
-    daemon: Daemon, hub_url: str, token: str, *args: str
-) -> subprocess.CompletedProcess[str]:
+def ghcache_api(daemon: Daemon, hub_url: str, token: str, path: str) -> Answer:
     env = {
         **daemon.env,
         "CACHE_DIR": str(daemon.cache_dir),
@@ -33,9 +36,9 @@ def ghcache_api(
         # alice's copy for bob with a conditional request, which is core's rule, not p2p's.
         "CACHE_SHARING": "team",
     }
-    return subprocess.run(
-        [GHCACHE, "api", *args], env=env, capture_output=True, text=True, timeout=60
-    )
+    with CachingClient(Settings.from_env(env), resolve_host(None, env), token) as client:
+        response = client.request("GET", hub_url + path)
+    return Answer(0 if response.status == 200 else 1, response.body.decode(), str(response.notice))
 
 
 def stored_keys(daemon: Daemon) -> set[str]:
@@ -43,8 +46,6 @@ def stored_keys(daemon: Daemon) -> set[str]:
 
 
 def test_one_upstream_request_serves_the_whole_team(network: Network) -> None:
-    if not Path(GHCACHE).exists():
-        pytest.skip("the ghcache CLI is not installed")
     with fakehub.FakeHub() as hub:
         a = network.start("e2e-a")
         b = network.start("e2e-b", bootstrap=[a])
