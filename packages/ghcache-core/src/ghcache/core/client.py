@@ -32,6 +32,7 @@ from ghcache.core.policy import (
     Options,
     before_request,
     conditional_headers,
+    headers_after_304,
     is_fresh,
     is_graphql_error,
     is_upstream_failure,
@@ -59,9 +60,6 @@ __all__ = [
     "Source",
     "UpstreamUnavailable",
 ]
-
-# Headers a 304 may carry that should replace the stored ones.
-_REFRESHABLE = {"etag", "last-modified", "date", "cache-control", "expires", "vary"}
 
 
 class CachingClient:
@@ -270,7 +268,7 @@ class CachingClient:
             refreshed = entry.replace(
                 stored_at=now,
                 ttl=ttl,
-                headers=_merge_headers(entry.headers, raw.headers),
+                headers=headers_after_304(entry.headers, raw.headers),
                 access={**entry.access, who: now},
             )
             notice = self._write(refreshed)
@@ -402,11 +400,3 @@ class CachingClient:
             self._plugin_manager().hook.entry_stored(entry=entry, settings=self.settings)
         except Exception:
             return
-
-
-def _merge_headers(
-    stored: list[tuple[str, str]], fresh: list[tuple[str, str]]
-) -> list[tuple[str, str]]:
-    updates = {name.lower(): (name, value) for name, value in fresh if name.lower() in _REFRESHABLE}
-    merged = [updates.pop(name.lower(), (name, value)) for name, value in stored]
-    return merged + list(updates.values())

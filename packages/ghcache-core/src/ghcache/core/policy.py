@@ -133,6 +133,19 @@ def conditional_headers(
     return headers
 
 
+# Headers a 304 may carry that should replace the stored ones.
+_REFRESHABLE = {"etag", "last-modified", "date", "cache-control", "expires", "vary"}
+
+
+def headers_after_304(
+    stored: list[tuple[str, str]], fresh: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The stored headers, with those a ``304`` may carry replaced by its values."""
+    updates = {name.lower(): (name, value) for name, value in fresh if name.lower() in _REFRESHABLE}
+    merged = [updates.pop(name.lower(), (name, value)) for name, value in stored]
+    return merged + list(updates.values())
+
+
 def storable_ttl(status: int, ttl: float, negative_ttl: float) -> float | None:
     """How long to keep a response, or None to keep nothing (errors never count as successes)."""
     if 200 <= status < 300:
