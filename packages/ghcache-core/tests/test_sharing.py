@@ -95,12 +95,11 @@ def test_dot_segments_cannot_move_an_identity_path_into_the_shared_scope(
 ) -> None:
     alice = client_for(ALICE)
     request = alice.cache_request("GET", alice.host.rest_url + path)
-    assert request is not None and request.path in ("user", "repos/user")
-    if request.path == "user":
-        assert request.scope.startswith("identity:")
-        status, body, _ = get(alice, path)
-        assert status == 200 and json.loads(body)["login"] == "alice"
-        assert json.loads(get(client_for(BOB), path)[1])["login"] == "bob"
+    assert request is not None and request.path == "user"
+    assert request.scope.startswith("identity:")
+    status, body, _ = get(alice, path)
+    assert status == 200 and json.loads(body)["login"] == "alice"
+    assert json.loads(get(client_for(BOB), path)[1])["login"] == "bob"
 
 
 def test_a_new_token_of_the_same_user_confirms_for_free(

@@ -204,21 +204,8 @@ class Entry:
 
     @classmethod
     def from_fields(cls, fields: EntryFields) -> Entry:
-        return cls(
-            key=fields.key,
-            scope=fields.scope,
-            method=fields.method,
-            url=fields.url,
-            stored_at=fields.stored_at,
-            ttl=fields.ttl,
-            status=fields.status,
-            headers=fields.headers,
-            body=fields.body,
-            reason=fields.reason,
-            http_version=fields.http_version,
-            body_cid=fields.body_cid,
-            access=fields.access,
-        )
+        # EntryFields' slots are named as this class's fields (data derives from the body).
+        return cls(**{name: getattr(fields, name) for name in EntryFields.__slots__})
 
 
 def _body_field(body: bytes) -> dict[str, str]:
