@@ -70,10 +70,27 @@ def assert_one_line(result: Any) -> str:
 
 
 USAGE_ERRORS: list[tuple[list[str], str]] = [
-    (["floats", "--bogus"], "ghcache: No such option '--bogus'"),
-    ([], "ghcache: Missing argument 'ENDPOINT'"),
-    (["a", "b"], "ghcache: Got unexpected extra argument (b)"),
-    (["floats", "-X"], "ghcache: Option '-X' requires an argument"),
+    # pflag's and cobra's words, as gh prints them (after ghcache's prefix)
+    (["floats", "--bogus"], "ghcache: unknown flag: --bogus"),
+    (["floats", "-iz"], "ghcache: unknown shorthand flag: 'z' in -z"),
+    ([], "ghcache: accepts 1 arg(s), received 0"),
+    (["a", "b"], "ghcache: accepts 1 arg(s), received 2"),
+    (["floats", "-X"], "ghcache: flag needs an argument: 'X' in -X"),
+    (["floats", "--jq"], "ghcache: flag needs an argument: --jq"),
+    (
+        ["floats", "--paginate=x"],
+        'ghcache: invalid argument "x" for "--paginate" flag: '
+        'strconv.ParseBool: parsing "x": invalid syntax',
+    ),
+    (["floats", "--jq", "--paginate=x", "-X"], "ghcache: flag needs an argument: 'X' in -X"),
+    (
+        ["repos/a\nb"],
+        'ghcache: parse "http://api.github.localhost/repos/a\\nb": '
+        "net/url: invalid control character in URL",
+    ),
+    (["repos/a\rb"], "net/url: invalid control character in URL"),
+    (["repos/\udcff"], 'ghcache: invalid API endpoint "repos/\\xff": not valid UTF-8'),
+    (["floats", "--hostname", "\udcff"], 'invalid hostname "\\xff"'),
     (["floats", "--jq", ".a", "--silent"], "only one of `--template`, `--jq`, or `--silent`"),
     (["floats", "--jq", ".a", "-t", "{{.a}}"], "only one of `--template`, `--jq`, or `--silent`"),
     (["floats", "--slurp"], "`--paginate` required when passing `--slurp`"),
@@ -122,10 +139,35 @@ def test_usage_errors(
 ) -> None:
     stub.log.clear()
     result = invoke(args, env)
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 1, result.output  # gh's status for a usage error
     assert message in assert_one_line(result)
     assert result.stdout_bytes == b""
     assert stub.log == [], "rejected input must not reach the API"
+    assert snapshot(Path(env["CACHE_DIR"])) == warm_cache
+
+
+# Non-UTF-8 bytes reach Python as lone surrogates (os.fsdecode); each variable is named.
+BAD_ENVIRONMENT: list[tuple[dict[str, str], str]] = [
+    ({"GH_TOKEN": "\udcff"}, "ghcache: GH_TOKEN: a token is printable ASCII; this value is not"),
+    ({"GH_TOKEN": "abc\x01"}, "ghcache: GH_TOKEN: a token is printable ASCII"),
+    ({"GITHUB_API_URL": "\udcffx"}, 'ghcache: GITHUB_API_URL: not an http(s) URL: "\\xffx"'),
+    ({"GH_HOST": "a\nb"}, 'ghcache: GH_HOST: invalid hostname "a\\nb"'),
+]
+
+
+@pytest.mark.parametrize("bad,message", BAD_ENVIRONMENT, ids=[str(b) for b, _ in BAD_ENVIRONMENT])
+def test_bad_environment_is_one_line(
+    stub: Any, env: dict[str, str], warm_cache: dict[str, bytes], bad: dict[str, str], message: str
+) -> None:
+    """A damaged variable is named in one line (exit 1), the token's value never shown,
+    whether the answer is cached (fast path) or not."""
+    for endpoint in ("floats", "repos/octo/uncached"):
+        stub.log.clear()
+        result = helpers.run(helpers.ghcache_api(endpoint), {**env, **bad})
+        assert result.code == 1, result.describe()
+        assert assert_one_line(result).startswith(message)
+        assert "\\xff" not in result.err_text or "TOKEN" not in message
+        assert (result.out, stub.log) == (b"", [])
     assert snapshot(Path(env["CACHE_DIR"])) == warm_cache
 
 
@@ -138,7 +180,7 @@ def test_usage_errors_as_a_process(
 ) -> None:
     stub.log.clear()
     result = helpers.run(helpers.ghcache_api(*args), env)
-    assert result.code == 2, result.describe()
+    assert result.code == 1, result.describe()
     assert assert_one_line(result).startswith("ghcache: ")
     assert (result.out, stub.log) == (b"", [])
     assert snapshot(Path(env["CACHE_DIR"])) == warm_cache
@@ -299,7 +341,7 @@ def test_clirunner_success_and_usage_error(stub: Any, env: dict[str, str]) -> No
     assert ok.exit_code == 0, ok.output
     assert ok.stdout_bytes == b"<a&b>\n"
     bad = invoke(["floats", "--slurp"], env)
-    assert bad.exit_code == 2
+    assert bad.exit_code == 1
     assert bad.stderr == "ghcache: `--paginate` required when passing `--slurp`\n"
 
 

@@ -37,11 +37,11 @@ def test_help_lists_the_builtin_commands(cli: Any, env: dict[str, str], args: li
     "args",
     [["nope"], ["stats", "--bogus"], ["cache"], ["cache", "show"], ["cache", "ls", "extra"]],
 )
-def test_usage_errors_exit_2_without_traceback(
+def test_usage_errors_exit_1_as_gh_without_traceback(
     cli: Any, env: dict[str, str], args: list[str]
 ) -> None:
     done = cli(args, env)
-    assert done.returncode == 2 or (args == ["cache"] and done.returncode in (0, 2))
+    assert done.returncode == 1 or (args == ["cache"] and done.returncode in (0, 1))
     assert b"Traceback" not in done.stderr
 
 

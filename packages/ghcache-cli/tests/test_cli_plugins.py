@@ -66,7 +66,7 @@ def test_entry_point_plugin_adds_a_command(cli: Any, env: dict[str, str], tmp_pa
     assert "stats" in listing
     # The built-ins still work beside the plugin, and without it the command is unknown.
     assert cli(["stats", "--json"], plugin_env).returncode == 0
-    assert cli(["hello", "world"], env).returncode == 2
+    assert cli(["hello", "world"], env).returncode == 1
 
 
 def test_broken_plugin_leaves_builtins_working(
@@ -82,7 +82,7 @@ def test_broken_plugin_leaves_builtins_working(
     assert b"Traceback" not in listing.stderr
     assert b"stats" in listing.stdout
     unknown = cli(["nope"], broken_env)
-    assert unknown.returncode == 2
+    assert unknown.returncode == 1
     assert (
         b"ghcache: plugin 'ghcache_broken' (ghcache_broken_plugin) not loaded: ImportError: boom"
         in unknown.stderr

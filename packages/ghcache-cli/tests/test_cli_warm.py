@@ -67,15 +67,38 @@ def test_warm_reports_failures_and_exits_1(cli: Any, hub_env: dict[str, str]) ->
 
 
 def test_warm_bad_input(cli: Any, hub_env: dict[str, str], tmp_path: Path) -> None:
+    # usage errors exit 1, as gh's
     nothing = cli(["warm"], hub_env)
-    assert nothing.returncode == 2 and b"give at least one ENDPOINT" in nothing.stderr
+    assert nothing.returncode == 1 and b"give at least one ENDPOINT" in nothing.stderr
     missing = cli(["warm", "--file", str(tmp_path / "none.txt")], hub_env)
-    assert missing.returncode == 2 and b"Traceback" not in missing.stderr
+    assert missing.returncode == 1 and b"Traceback" not in missing.stderr
     bad_ttl = cli(["warm", "--ttl", "-1", "x"], hub_env)
-    assert bad_ttl.returncode == 2
+    assert bad_ttl.returncode == 1
     bad_setting = cli(["warm", "x"], {**hub_env, "CACHE_DEFAULT_TTL": "abc"})
     assert bad_setting.returncode == 1
     assert bad_setting.stderr == b"ghcache: CACHE_DEFAULT_TTL must be a whole number, got 'abc'\n"
+
+
+def test_warm_refuses_endpoints_no_url_can_be_made_of(
+    cli: Any, hub: Any, hub_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Non-UTF-8 bytes or a line break in an endpoint (argument, file or stdin): one line
+    each naming it, never a request, the others still warmed."""
+    listing = tmp_path / "endpoints.txt"
+    listing.write_bytes(b"repos/\xff\nrepos/octo/hello\n")
+    before = hub.upstream_count()
+    done = cli(["warm", "repos/a\nb", "--file", str(listing)], hub_env)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == b"warmed 3 endpoint(s): 1 fetched, 0 already cached, 2 failed\n"
+    assert done.stderr.decode().splitlines() == [
+        'ghcache: warm "repos/a\\nb": parse "http://api.github.localhost/repos/a\\nb": '
+        "net/url: invalid control character in URL",
+        'ghcache: warm "repos/\\xff": invalid API endpoint "repos/\\xff": not valid UTF-8',
+    ]
+    piped = cli(["warm", "-"], hub_env, stdin=b"repos/\xfe\n")
+    assert piped.returncode == 1 and b"Traceback" not in piped.stderr
+    assert b'"repos/\\xfe": not valid UTF-8' in piped.stderr
+    assert hub.upstream_count() == before + 1  # repos/octo/hello alone
 
 
 def test_warm_unreachable_api_fails_per_endpoint(

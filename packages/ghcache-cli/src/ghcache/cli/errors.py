@@ -33,8 +33,27 @@ class GhcacheError(click.ClickException):
         click.echo(f"{PROG}: {self.format_message()}", err=True)
 
 
+# gh (cobra) exits 1 for a usage error, not click's 2; every ghcache command follows gh.
+USAGE_EXIT = 1
+
+
+class UsageErrorAsGh(click.UsageError):
+    """click's usage error ``original``, shown as click shows it, exiting with gh's status."""
+
+    exit_code = USAGE_EXIT
+
+    def __init__(self, original: click.UsageError) -> None:
+        super().__init__(original.message, original.ctx)
+        self.original = original
+
+    def show(self, file: Any = None) -> None:
+        self.original.show(file)
+
+
 class ApiUsageError(click.UsageError):
-    """A one-line usage error of ``ghcache api``, exit 2."""
+    """A one-line usage error of ``ghcache api``, exit 1 as gh's."""
+
+    exit_code = USAGE_EXIT
 
     def show(self, file: Any = None) -> None:
         click.echo(error_line(self.format_message()).rstrip("\n"), err=True)

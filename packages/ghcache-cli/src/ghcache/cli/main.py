@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from ghcache.cli import __version__
-from ghcache.cli.errors import GhcacheError, one_line
+from ghcache.cli.errors import USAGE_EXIT, GhcacheError, UsageErrorAsGh, one_line
 
 BUILTIN_COMMANDS = ("api", "cache", "config", "ratelimit", "stats", "warm")
 DEBUG_ENV = "GHCACHE_DEBUG"
@@ -65,9 +65,27 @@ class GhcacheGroup(click.Group):
         self.register_plugin_commands(entry_points=True)
         return super().list_commands(ctx)
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            if exc.exit_code == USAGE_EXIT:
+                raise
+            raise UsageErrorAsGh(exc) from exc
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # a command's or a plugin's: gh's status, not click's
+            if exc.exit_code == USAGE_EXIT:
+                raise
+            raise UsageErrorAsGh(exc) from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort, BrokenPipeError):
             raise  # click reports these itself (a closed pipe: quietly, exit 1)
         except Exception as exc:
@@ -107,9 +125,9 @@ def cli(ctx: click.Context) -> None:
     when it can.
 
     \b
-    Exit codes: 0 success; 1 a failure, said in one line on stderr (a bad
-    setting such as CACHE_DEFAULT_TTL=abc, an unusable cache directory, an
-    API error); 2 a usage error.
+    Exit codes, as gh's: 0 success; 1 a failure or a usage error, said in one
+    line on stderr (a bad setting such as CACHE_DEFAULT_TTL=abc, an unusable
+    cache directory, an API error, an unknown flag).
     Debugging aids: GHCACHE_NO_FASTPATH=1 answers cache hits through the
     full command instead of the standard-library fast path (same output,
     slower); GHCACHE_DEBUG=1 shows the traceback of an unexpected error.
@@ -119,7 +137,7 @@ def cli(ctx: click.Context) -> None:
 
 
 def run(args: list[str], prog_name: str = "ghcache") -> int:
-    """Run the group on ``args`` and return the exit code (click usage errors: 2)."""
+    """Run the group on ``args`` and return the exit code (usage errors: 1, as gh's)."""
     try:
         cli.main(args=args, prog_name=prog_name, standalone_mode=True)
     except SystemExit as done:

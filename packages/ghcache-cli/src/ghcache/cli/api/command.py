@@ -5,8 +5,9 @@ reference), so a script can swap ``gh api`` for ``ghcache api`` and get the
 same bytes and exit codes.  ghcache adds ``--ttl``, ``--refresh``,
 ``--no-cache`` and ``--offline``, and newer gh's ``--slurp``.
 
-Exit codes: 0 success, 1 an API error (the body is printed, then the message
-on stderr, like gh) or a failure to reach GitHub, 2 a usage error (one line).
+Exit codes, as gh's: 0 success; 1 an API error (the body is printed, then the
+message on stderr), a failure to reach GitHub, or a usage error (one line, in
+gh's words after the ``ghcache:`` prefix).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ if TYPE_CHECKING:  # httpx and core load only when a request is made
 
 from ghcache.cli.api.options import ApiOptions, parse_headers, read_input, validate
 from ghcache.cli.api.printer import Printer, build_printer, start_pager, stop_pager
+from ghcache.cli.api.usage import gh_usage_message, read_bool_values
 from ghcache.cli.errors import ApiFailure, ApiUsageError, error_line, one_line
 from ghcache.cli.gh.fields import (
     FieldError,
@@ -50,15 +52,15 @@ flag) and --ttl SECONDS set how long an answer counts as fresh.
 
 
 class ApiCommand(click.Command):
-    """Turns click's own parse errors (unknown flag, missing value) into one line."""
+    """Reads flags as gh does and says click's parse errors in gh's words, on one line."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
-            return super().parse_args(ctx, args)
+            return super().parse_args(ctx, read_bool_values(args, self))
         except click.UsageError as exc:
             if isinstance(exc, ApiUsageError):
                 raise
-            raise ApiUsageError(one_line(exc.format_message()), ctx) from None
+            raise ApiUsageError(gh_usage_message(exc, args), ctx) from None
 
 
 def run_api(opts: ApiOptions, env: Mapping[str, str] | None = None) -> None:
@@ -218,7 +220,7 @@ def _request_loop(
     help=HELP,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.argument("endpoint")
+@click.argument("endpoint", nargs=-1)  # counted below, in gh's words
 @click.option(
     "-X", "--method", default="GET", show_default=True, help="The HTTP method for the request."
 )
@@ -301,11 +303,14 @@ def _request_loop(
 @click.option("--no-cache", "no_cache", is_flag=True, help="Do not read or write the cache.")
 @click.option("--offline", is_flag=True, help="Answer only from the cache; fail on a miss.")
 @click.pass_context
-def api_command(ctx: click.Context, **kwargs: Any) -> None:
+def api_command(ctx: click.Context, endpoint: tuple[str, ...], **kwargs: Any) -> None:
+    if len(endpoint) != 1:
+        raise ApiUsageError(f"accepts 1 arg(s), received {len(endpoint)}")
     source = ctx.get_parameter_source("method")
     values: dict[str, Any] = {
         name: list(value) if isinstance(value, tuple) else value for name, value in kwargs.items()
     }
+    values["endpoint"] = endpoint[0]
     opts = ApiOptions(**values)
     opts.method_passed = source is not None and source.name != "DEFAULT"
     try:

@@ -8,7 +8,9 @@ from typing import IO
 
 from ghcache.cli.errors import ApiFailure, ApiUsageError
 from ghcache.cli.gh.durations import DurationError, parse_duration
+from ghcache.cli.gh.endpoints import BadEndpoint, check_endpoint
 from ghcache.cli.gh.output import TOKEN_CHARS, go_json_string
+from ghcache.core.kernel.hosts import is_printable_ascii, shown
 
 
 @dataclass
@@ -42,10 +44,12 @@ def validate(opts: ApiOptions) -> float | None:
     """Check flag combinations the way gh does; returns the TTL in seconds (or None)."""
     if opts.hostname is not None:
         host = opts.hostname.strip()
-        if not host or any(char in host for char in "/: \t") or host.startswith("-"):
-            raise ApiUsageError(
-                f"error parsing `--hostname`: invalid hostname {go_json_string(host)}"
-            )
+        if not is_printable_ascii(host) or any(char in host for char in "/: ") or host[:1] in "-":
+            raise ApiUsageError(f"error parsing `--hostname`: invalid hostname {shown(host)}")
+    try:
+        check_endpoint(opts.endpoint, opts.hostname)
+    except BadEndpoint as exc:
+        raise ApiUsageError(str(exc)) from None
     if not opts.method or any(char not in TOKEN_CHARS for char in opts.method):
         raise ApiUsageError(f"invalid method {go_json_string(opts.method)}")
     if "://" in opts.endpoint:

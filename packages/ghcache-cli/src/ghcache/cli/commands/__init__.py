@@ -32,12 +32,17 @@ def endpoint_url(
 ) -> str:
     """The URL ``ghcache api ENDPOINT`` would GET: REST base + path, placeholders filled
     as the api command fills them (GH_REPO, else the git remotes; the current branch)."""
+    from ghcache.cli.gh.endpoints import BadEndpoint, check_endpoint
     from ghcache.cli.gh.placeholders import PlaceholderError, Resolver
 
     env = os.environ if env is None else env
     endpoint = endpoint.strip()
     if not endpoint:
         raise EndpointError("empty endpoint")
+    try:
+        check_endpoint(endpoint, hostname)
+    except BadEndpoint as exc:
+        raise EndpointError(str(exc)) from None
     if endpoint == "graphql":
         raise EndpointError("graphql needs a query; use `ghcache api graphql -f query=...`")
     try:

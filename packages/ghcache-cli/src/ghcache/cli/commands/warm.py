@@ -10,17 +10,24 @@ from typing import IO, Any
 import click
 
 from ghcache.cli.commands import EndpointError, endpoint_url
+from ghcache.core.kernel.hosts import shown
 
 FETCHED = "fetched"
 CACHED = "cached"
 FAILED = "failed"
 
 
-def read_endpoints(handle: IO[str]) -> list[str]:
-    """One endpoint a line; blank lines and ``#`` comments are skipped."""
+def printable(endpoint: str) -> str:
+    """The endpoint as typed, or quoted and escaped when it would break the line."""
+    return endpoint if endpoint.isprintable() else shown(endpoint)
+
+
+def read_endpoints(handle: IO[bytes]) -> list[str]:
+    """One endpoint a line; blank lines and ``#`` comments are skipped.  Bytes that are
+    not UTF-8 stay in the line (as argv's do) so that the line is refused by name."""
     endpoints = []
     for line in handle:
-        text = line.strip()
+        text = line.decode("utf-8", "surrogateescape").strip()
         if text and not text.startswith("#"):
             endpoints.append(text)
     return endpoints
@@ -73,7 +80,7 @@ def progress_bar(total: int) -> Iterator[Any]:
 @click.option(
     "--file",
     "endpoint_file",
-    type=click.File("r"),
+    type=click.File("rb"),
     help="Read endpoints from FILE, one a line ('-' for standard input).",
 )
 @click.option("--ttl", type=click.IntRange(min=0), help="Keep the answers for N seconds.")
@@ -81,7 +88,7 @@ def progress_bar(total: int) -> Iterator[Any]:
 @click.option("--hostname", help="The GitHub host to ask.")
 def warm(
     endpoints: tuple[str, ...],
-    endpoint_file: IO[str] | None,
+    endpoint_file: IO[bytes] | None,
     ttl: int | None,
     refresh: bool,
     hostname: str | None,
@@ -92,7 +99,7 @@ def warm(
     """
     wanted = [item for item in endpoints if item != "-"]
     if "-" in endpoints:
-        wanted += read_endpoints(sys.stdin)
+        wanted += read_endpoints(sys.stdin.buffer)
     if endpoint_file is not None:
         wanted += read_endpoints(endpoint_file)
     if not wanted:
@@ -104,13 +111,13 @@ def warm(
     with CachingClient.from_env(hostname=hostname) as client, progress_bar(len(wanted)) as bar:
         for endpoint in wanted:
             if bar is not None:
-                bar.update(bar.task_ids[0], description=endpoint)
+                bar.update(bar.task_ids[0], description=printable(endpoint))
             outcome, detail = warm_one(
                 client, endpoint, ttl=ttl, refresh=refresh, hostname=hostname
             )
             outcomes[outcome] += 1
             if outcome == FAILED:
-                message = f"ghcache: warm {endpoint}: {detail}"
+                message = f"ghcache: warm {printable(endpoint)}: {detail}"
                 if bar is not None:
                     bar.console.print(message, markup=False, highlight=False)
                 else:

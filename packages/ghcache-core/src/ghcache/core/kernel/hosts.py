@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from ghcache.core.kernel.settings import ConfigError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -16,10 +18,14 @@ def api_urls(hostname: str | None, env: Mapping[str, str]) -> tuple[str, str, st
     """(host name, REST base URL, GraphQL URL): ``--hostname``, else ``GH_HOST``, else
     github.com; ``GITHUB_API_URL`` (and ``GITHUB_GRAPHQL_URL``) override the URLs
     when no ``--hostname`` is given."""
-    host = (hostname or env.get("GH_HOST") or DEFAULT_HOSTNAME).strip().lower()
+    given = hostname or env.get("GH_HOST") or DEFAULT_HOSTNAME
+    host = given.strip().lower()
     if host.startswith(("https://", "http://")):
         host = host.split("://", 1)[1]
     host = host.rstrip("/")
+    if not is_printable_ascii(host) or not host or " " in host or "/" in host:
+        source = "--hostname" if hostname else "GH_HOST"
+        raise ConfigError(f"{source}: invalid hostname {shown(given)}")
     if host == DEFAULT_HOSTNAME:
         rest, graphql = "https://api.github.com/", "https://api.github.com/graphql"
     elif host == LOCAL_HOSTNAME:
@@ -30,7 +36,22 @@ def api_urls(hostname: str | None, env: Mapping[str, str]) -> tuple[str, str, st
     if override and hostname is None:
         rest = override if override.endswith("/") else override + "/"
         graphql = env.get("GITHUB_GRAPHQL_URL", "").strip() or graphql_beside(rest)
+        for name, url in (("GITHUB_API_URL", rest), ("GITHUB_GRAPHQL_URL", graphql)):
+            if not (is_printable_ascii(url) and url.startswith(("https://", "http://"))):
+                raise ConfigError(f"{name}: not an http(s) URL: {shown(env.get(name, url))}")
     return host, rest, graphql
+
+
+def is_printable_ascii(text: str) -> bool:
+    """Whether ``text`` is visible ASCII (a name, URL or token can be nothing else; a
+    non-UTF-8 byte from the environment or argv arrives as a lone surrogate)."""
+    return text.isascii() and text.isprintable()
+
+
+def shown(value: str) -> str:
+    """``value`` quoted for a one-line message, control characters and undecodable
+    bytes escaped (``\\n``, ``\\xff``)."""
+    return '"' + repr(value.encode("utf-8", "surrogateescape"))[2:-1] + '"'
 
 
 def graphql_beside(rest: str) -> str:
@@ -53,6 +74,9 @@ def token_from_env(host: str, env: Mapping[str, str]) -> tuple[str | None, str |
     for name in names:
         value = env.get(name, "").strip()
         if value:
+            if not is_printable_ascii(value):
+                # never echo a token, not even a damaged one
+                raise ConfigError(f"{name}: a token is printable ASCII; this value is not")
             return value, name
     return None, None
 
