@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ import pytest
 
 from ghcache.fakehub import FakeHub
 from ghcache.validate.monitor import plain_text, snapshot
-from ghcache.validate.network import LocalNetwork, Peer, short_temp_dir
+from ghcache.validate.network import LocalNetwork, Peer, clean_env, short_temp_dir
 
 BIN = Path(sys.executable).parent
 
@@ -130,3 +131,62 @@ def test_daemon_counters_and_refusals(peer: tuple[FakeHub, Peer]) -> None:
     text = plain_text(snapshot(machine.env))
     assert row(text, "refused") == "bad_envelope 1"
     assert row(text, "announcements sent") == "1"
+
+
+GOOD_WAIT = '"github.com:0123456789abcdef0123456789abcdef:core": %.1f'
+POISONED_RATELIMIT = {
+    "far future": b'{"github.com:anonymous:core": 100000000000000000, %s}',
+    "beyond any float": b'{"a:b:c": 1e999, "d:e:f": -1e999, "g:h:i": NaN, %s}',
+    "negative": b'{"a:b:c": -100000000000000000, "d:e:f": -1, %s}',
+    "huge integer": b'{"a:b:c": 1%s, %%s}' % (b"0" * 400),
+    "strings and nulls": b'{"a:b:c": "soon", "d:e:f": null, "g:h:i": {"x": 1}, %s}',
+    "a JSON list": b"[100000000000000000, 1e999, -1]",
+    "binary garbage": bytes(range(256)) * 16,
+    "nesting too deep": b"[" * 100_000,
+}
+
+
+def monitor_once(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "ghcache-validate"), "monitor", "--once", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("poison", sorted(POISONED_RATELIMIT))
+def test_poisoned_ratelimit_file_is_not_believed(tmp_path: Path, poison: str) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    until = float(int(time.time()) + 600)  # whole seconds: the row shows the second
+    content = POISONED_RATELIMIT[poison]
+    if b"%s" in content:  # next to the poison, one real wait that must still show
+        content = content % (GOOD_WAIT % until).encode()
+    (cache / "ratelimit.json").write_bytes(content)
+    env = {**clean_env(), "CACHE_DIR": str(cache), "CACHE_ENABLE_P2P": "false"}
+    plain = monitor_once(env)
+    assert plain.returncode == 0 and plain.stderr == "", plain.stderr
+    as_json = monitor_once(env, "--json")
+    assert as_json.returncode == 0 and as_json.stderr == "", as_json.stderr
+    snap = json.loads(as_json.stdout)
+    if b"%s" in POISONED_RATELIMIT[poison]:
+        assert snap["limited_until"] == until
+        assert row(plain.stdout, "limited until") == time.strftime(
+            "%H:%M:%S", time.localtime(until)
+        )
+    else:
+        assert snap["limited_until"] is None
+        assert row(plain.stdout, "limited until") == "not limited"
+
+
+def test_fifo_as_ratelimit_file_does_not_hang_the_monitor(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    os.mkfifo(cache / "ratelimit.json", 0o600)  # reading it waits for a writer for ever
+    env = {**clean_env(), "CACHE_DIR": str(cache), "CACHE_ENABLE_P2P": "false"}
+    done = monitor_once(env, "--json")  # raises TimeoutExpired if it hangs
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["limited_until"] is None

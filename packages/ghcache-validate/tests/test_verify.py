@@ -92,6 +92,48 @@ def test_daemon_with_the_wrong_secret_fails_the_peers_check(
     assert OTHER_SECRET not in done.stdout
 
 
+def test_daemon_started_with_another_secret_fails_the_daemon_secret_check(
+    team: tuple[FakeHub, Peer, Peer, Peer],
+) -> None:
+    b = team[2]
+    # b's daemon runs with TEAM_SECRET; this shell names another one.
+    done = verify_process({**b.env, "CACHE_SHARED_SECRET": OTHER_SECRET}, "--json")
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    result = next(c for c in report["checks"] if c["name"] == "daemon secret")
+    assert result["status"] == "fail"
+    ours = result["details"]["network_id"]
+    theirs = result["details"]["daemon_network_id"]
+    assert theirs == b.info["network_id"] != ours
+    assert result["reason"] == (
+        "the daemon runs with another secret than CACHE_SHARED_SECRET here "
+        f"(its network {theirs[:12]}, this environment's {ours[:12]}): "
+        "restart it from this environment (ghcache daemon stop; ghcache daemon start)"
+    )
+    # Everything else about this daemon is fine: only that check fails.
+    failed = [c["name"] for c in report["checks"] if c["status"] == "fail"]
+    assert failed == ["daemon secret"]
+    assert OTHER_SECRET not in done.stdout and TEAM_SECRET not in done.stdout
+
+
+def test_invalid_bootstrap_peer_fails_the_configuration_check(tmp_path: Path) -> None:
+    bad = "/ip4/127.0.0.1/tcp/4001/p2p/QmHash1"
+    env = {
+        **clean_env(),
+        "CACHE_DIR": str(tmp_path / "cache"),
+        "CACHE_ENABLE_P2P": "false",
+        "CACHE_BOOTSTRAP_PEERS": bad,
+    }
+    results = checks(run_installed(env))
+    assert results["configuration"].status == "fail"
+    assert results["configuration"].reason == (
+        f"CACHE_BOOTSTRAP_PEERS: entry 1 '{bad}' is not a valid multiaddr with a peer id: "
+        "Invalid CID: QmHash1"
+    )
+    # Core's settings are fine: what needs only them still runs.
+    assert results["cache directory"].status == "pass"
+
+
 def test_cache_dir_below_a_regular_file_fails(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -203,5 +245,6 @@ def test_plain_output_when_not_a_terminal(tmp_path: Path) -> None:
     )
     assert "SKIP  upstream: no GitHub token, not asking the API" in lines
     assert "SKIP  daemon: CACHE_ENABLE_P2P is off" in lines
-    assert lines[-1] == "ghcache verify: all checks passed (6 passed, 0 failed, 4 skipped)"
+    assert "SKIP  daemon secret: no daemon to ask" in lines
+    assert lines[-1] == "ghcache verify: all checks passed (6 passed, 0 failed, 5 skipped)"
     assert "x" * 32 not in done.stdout

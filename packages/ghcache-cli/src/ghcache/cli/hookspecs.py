@@ -20,3 +20,9 @@ def register_commands(cli: click.Group) -> None:
 def config_rows(env: Mapping[str, str]) -> list[tuple[str, str, str]]:  # type: ignore[empty-body]
     """Rows ``(variable, effective value, "env" or "default")`` for ``ghcache config``:
     the settings a plugin owns (core's own rows are shown first)."""
+
+
+@hookspec
+def config_problems(env: Mapping[str, str]) -> list[str]:  # type: ignore[empty-body]
+    """One line per unusable setting a plugin owns (``ghcache config`` still shows every
+    row, then prints each line as ``ghcache: LINE`` on stderr and exits 1)."""

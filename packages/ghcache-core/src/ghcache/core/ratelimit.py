@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ SECONDARY_DEFAULT_WAIT = 60.0
 # GitHub's limits reset within the hour; a wait beyond this is not believed (a
 # hostile or broken upstream must not stop every later call for ever).
 MAX_WAIT = 3600.0
+# One record per host, identity and resource waiting: a few KiB at most.
+MAX_FILE_BYTES = 1 << 20
 _SECONDARY_MARKERS = (b"secondary rate limit", b"abuse detection")
 
 
@@ -101,7 +104,7 @@ class RateLimitMemory:
 
     def _read(self, now: float) -> dict[str, float]:
         try:
-            raw = json.loads(self.path.read_bytes())
+            raw = json.loads(self._read_bytes())
         except (OSError, ValueError, RecursionError):
             return {}
         if not isinstance(raw, dict):
@@ -112,6 +115,20 @@ class RateLimitMemory:
             for k, v in raw.items()
             if type(v) in (int, float) and v == v and v <= now + MAX_WAIT + 60
         }
+
+    def _read_bytes(self) -> bytes:
+        # Whatever is found under the name: a FIFO must not hang every call (and the
+        # monitor, and a metrics scrape), a device or huge file must not fill memory.
+        fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise OSError(f"{RATELIMIT_FILE} is not a regular file")
+            if info.st_size > MAX_FILE_BYTES:
+                raise OSError(f"{RATELIMIT_FILE} is {info.st_size} bytes")
+            return os.read(fd, MAX_FILE_BYTES)
+        finally:
+            os.close(fd)
 
     def active(self, now: float) -> dict[str, float]:
         """Every ``host:identity:resource`` still limited at ``now``, with its limited-until time."""

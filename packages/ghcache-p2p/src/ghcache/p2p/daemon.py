@@ -162,7 +162,11 @@ class Daemon:
         log.info("peer id %s listening on %s", self.peer_id, self._addrs())
         if self.settings.metrics_port is not None:
             self.metrics_port = start_metrics_server(
-                self.settings.metrics_port, self.counters.snapshot, self._peer_counts
+                self.settings.metrics_port,
+                self.counters.snapshot,
+                self._peer_counts,
+                cache_dir=self.settings.core.cache_dir,
+                started_at=self.started_at,
             )
         if on_ready is not None:
             on_ready()

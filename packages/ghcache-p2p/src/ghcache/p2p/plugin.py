@@ -40,6 +40,14 @@ def config_rows(env: Mapping[str, str]) -> list[tuple[str, str, str]]:
 
 
 @hookimpl
+def config_problems(env: Mapping[str, str]) -> list[str]:
+    from ghcache.p2p.settings import config_problem
+
+    problem = config_problem(env)
+    return [] if problem is None else [problem]
+
+
+@hookimpl
 def lookup_entry(key: str, settings: Settings, newer_than: float) -> bool | None:
     try:
         p2p = enabled_settings(settings)

@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import trio
-from multiaddr import Multiaddr
 
 from ghcache.core.config import ConfigError
 from ghcache.core.store import CacheDirError, ensure_cache_dir
@@ -25,8 +24,7 @@ from ghcache.crypto import Keyring
 from ghcache.p2p.client import DaemonClient, DaemonError, DaemonUnavailable
 from ghcache.p2p.daemon import Daemon
 from ghcache.p2p.ipc import LOCK_NAME, pid_path, socket_path
-from ghcache.p2p.peers import split_p2p_addr
-from ghcache.p2p.settings import P2PSettings
+from ghcache.p2p.settings import P2PSettings, check_bootstrap_peers
 
 log = logging.getLogger("ghcache.p2p")
 
@@ -78,14 +76,9 @@ def main() -> int:
 def read_configuration() -> tuple[P2PSettings, Keyring]:
     try:
         settings = P2PSettings.from_env()
+        check_bootstrap_peers(settings.bootstrap_peers)
     except ConfigError as exc:
         raise StartupError(str(exc), 2) from None
-    try:
-        for text in settings.bootstrap_peers:
-            split_p2p_addr(text)
-            Multiaddr(text)
-    except Exception as exc:
-        raise StartupError(f"CACHE_BOOTSTRAP_PEERS: {exc}", 2) from None
     keyring = Keyring.from_env()
     if keyring is None:
         raise StartupError(

@@ -10,7 +10,7 @@ the p2p limits, empty means the default.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ghcache.core.config import ConfigError, Settings
@@ -115,6 +115,56 @@ class P2PSettings:
             "CACHE_PEER_RATE": str(round(self.peer_rate)),
             "CACHE_CLOCK_SKEW": str(round(self.clock_skew)),
         }
+
+
+def bootstrap_peer_problem(text: str) -> str | None:
+    """Why the daemon could not dial ``text`` as a bootstrap peer, or None when it can.
+
+    The one rule for CACHE_BOOTSTRAP_PEERS: the daemon refuses to start on it, and
+    ``ghcache config`` and ``ghcache-validate verify`` name the entry it refuses.
+    """
+    # Not at module level: the CLI imports this module on its miss path, which never
+    # needs to parse a multiaddr.
+    from multiaddr import Multiaddr
+
+    try:
+        addr = Multiaddr(text)
+    except Exception as exc:  # multiaddr raises several types, all with a usable message
+        return " ".join(str(getattr(exc, "message", None) or exc).split())
+    head, marker, peer_id = text.rpartition("/p2p/")
+    if not marker:
+        return "it does not end in /p2p/<peer id>"
+    if not head:
+        return "it has no address before /p2p/<peer id>"
+    if "/" in peer_id:
+        return f"/p2p/{peer_id.partition('/')[0]} is not its last part"
+    # The daemon reads the id as base58 (12D3KooW..., Qm...); multiaddr also takes
+    # other CIDs, which name no peer.
+    if addr.get_peer_id() != peer_id:
+        return f"{peer_id} is not a base58 peer id (12D3KooW... or Qm...)"
+    if "tcp" not in (protocol.name for protocol in addr.protocols()):
+        return "it has no /tcp/<port> part (the daemon speaks TCP only)"
+    return None
+
+
+def check_bootstrap_peers(peers: Sequence[str]) -> None:
+    """Raise ConfigError naming the first entry of CACHE_BOOTSTRAP_PEERS that cannot be dialled."""
+    for number, text in enumerate(peers, start=1):
+        problem = bootstrap_peer_problem(text)
+        if problem is not None:
+            raise ConfigError(
+                f"CACHE_BOOTSTRAP_PEERS: entry {number} {text!r} is not a valid multiaddr "
+                f"with a peer id: {problem}"
+            )
+
+
+def config_problem(env: Mapping[str, str]) -> str | None:
+    """What is wrong with the p2p variables of ``env`` (one line), or None."""
+    try:
+        check_bootstrap_peers(P2PSettings.from_env(env).bootstrap_peers)
+    except ConfigError as exc:
+        return str(exc)
+    return None
 
 
 def config_rows(env: Mapping[str, str]) -> list[tuple[str, str, str]]:

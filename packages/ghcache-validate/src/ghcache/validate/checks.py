@@ -1,4 +1,5 @@
-"""The checks of ``ghcache-validate verify`` on this machine's real installation.
+"""The checks of ``ghcache-validate verify`` on this machine's real installation
+(those that ask the daemon are in :mod:`ghcache.validate.daemon_checks`).
 
 Each check takes the environment (so tests can hand in their own) and a dict
 for details, returns a one-line reason when it passes, and raises
@@ -13,7 +14,7 @@ import os
 import secrets
 import stat
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -38,7 +39,6 @@ DEPENDENCIES = (
 )
 # Files in the cache dir that hold nothing private (the daemon's process id).
 UPSTREAM_TIMEOUT = 5.0
-PEER_ROUND_TRIP_TIMEOUT = 8.0
 PROBE_URL = "https://ghcache.invalid/validate-probe"
 
 
@@ -87,6 +87,12 @@ def check_configuration(ctx: Context, details: dict[str, Any]) -> str:
     from_env = sorted(name for name, source in ctx.settings.sources.items() if source == "env")
     details["from_env"] = from_env
     details["cache_dir"] = str(ctx.settings.cache_dir)
+    # ghcache-p2p's own rule (the daemon refuses to start on what it finds), not a copy.
+    from ghcache.p2p.settings import config_problem
+
+    problem = config_problem(ctx.env)
+    if problem is not None:
+        raise CheckFailed(problem)
     return f"valid; {len(from_env)} variable(s) set: {', '.join(from_env) or 'none'}"
 
 
@@ -279,107 +285,3 @@ def check_upstream(ctx: Context, details: dict[str, Any]) -> str:
     if info.remaining == 0:
         raise CheckFailed(f"rate limit exhausted ({info.limit}/hour) until {reset}")
     return f"{host.rest_url} reachable; {info.remaining}/{info.limit} requests left, reset {reset}"
-
-
-def check_daemon(ctx: Context, details: dict[str, Any]) -> str:
-    from ghcache.p2p.client import DaemonClient, DaemonError, DaemonUnavailable
-
-    settings = ctx.require_settings()
-    if not p2p_settings(settings).enable_p2p:
-        raise CheckSkipped("CACHE_ENABLE_P2P is off")
-    client = DaemonClient(settings.cache_dir, timeout=2.0)
-    if not client.is_present():
-        raise CheckFailed(f"no daemon socket in {settings.cache_dir} (start: ghcache daemon start)")
-    try:
-        status = client.status()
-    except (DaemonUnavailable, DaemonError) as exc:
-        raise CheckFailed(str(exc)) from None
-    ctx.daemon_status = status
-    details.update(
-        pid=status.get("pid"), peer_id=status.get("peer_id"), addrs=status.get("addrs", [])
-    )
-    uptime = int(time.time() - float(status.get("started_at", time.time())))
-    return f"pid {status.get('pid')}, peer id {status.get('peer_id')}, up {uptime} s"
-
-
-def p2p_settings(settings: Any) -> Any:
-    """ghcache-p2p's settings, from the environment core's ``settings`` were read from."""
-    from ghcache.core.config import ConfigError
-    from ghcache.p2p.settings import P2PSettings
-
-    try:
-        return P2PSettings.from_settings(settings)
-    except ConfigError as exc:
-        raise CheckFailed(str(exc)) from None
-
-
-def team_peers(status: Mapping[str, Any]) -> list[str]:
-    return [str(p) for p in status.get("topic_peers", [])]
-
-
-def check_peers(ctx: Context, details: dict[str, Any]) -> str:
-    status = ctx.daemon_status
-    if status is None:
-        raise CheckSkipped("no daemon to ask")
-    team = team_peers(status)
-    others = [p["peer_id"] for p in status.get("peers", []) if not p.get("topic")]
-    details.update(team_peers=team, other_peers=others)
-    settings = p2p_settings(ctx.require_settings())
-    if not team:
-        if not settings.bootstrap_peers and not settings.enable_mdns:
-            raise CheckSkipped("no CACHE_BOOTSTRAP_PEERS and mDNS off: this daemon runs alone")
-        extra = f"; {len(others)} connected outside the team (another secret?)" if others else ""
-        raise CheckFailed(f"no team peers connected{extra}")
-    extra = f", {len(others)} outside the team" if others else ""
-    return f"{len(team)} team peer(s) connected{extra}"
-
-
-def check_peer_round_trip(ctx: Context, details: dict[str, Any]) -> str:
-    """Announce a probe entry, forget it locally, and get it back from a peer."""
-    from ghcache.core.store import DiskStore
-    from ghcache.p2p.client import DaemonClient
-
-    status = ctx.daemon_status
-    if status is None or not team_peers(status):
-        raise CheckSkipped("no team peers connected")
-    settings = ctx.require_settings()
-    store = DiskStore(settings.cache_dir, max_bytes=settings.max_bytes)
-    client = DaemonClient(settings.cache_dir, timeout=2.0)
-    entry = probe_entry(ttl=60)
-    store.write(entry)
-    try:
-        if not client.announce(entry.key, timeout=2.0):
-            raise CheckFailed("the daemon did not queue the announcement")
-        started = time.monotonic()
-        deadline = started + PEER_ROUND_TRIP_TIMEOUT
-        while True:
-            store.delete(entry.key)  # so the daemon has to ask its peers
-            # Found means the daemon verified a peer's copy and stored it here.
-            if client.lookup(entry.key, newer_than=0.0, timeout=1.0):
-                break
-            if time.monotonic() > deadline:
-                raise CheckFailed(
-                    f"no peer returned the announced probe entry within {PEER_ROUND_TRIP_TIMEOUT} s"
-                )
-            time.sleep(0.2)
-        back = store.read(entry.key)
-        if back is None or back.body != entry.body:
-            raise CheckFailed("a peer returned a different body for the probe entry")
-    finally:
-        store.delete(entry.key)
-    details["seconds"] = round(time.monotonic() - started, 3)
-    return f"probe entry announced, then fetched back from a peer in {details['seconds']} s"
-
-
-INSTALLED_CHECKS: tuple[tuple[str, Callable[[Context, dict[str, Any]], str]], ...] = (
-    ("dependencies", check_dependencies),
-    ("configuration", check_configuration),
-    ("cache directory", check_cache_dir),
-    ("token or secret", check_credentials),
-    ("crypto round trip", check_crypto),
-    ("disk put/get/stale", check_disk),
-    ("upstream", check_upstream),
-    ("daemon", check_daemon),
-    ("peers", check_peers),
-    ("peer round trip", check_peer_round_trip),
-)

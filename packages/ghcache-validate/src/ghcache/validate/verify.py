@@ -1,11 +1,42 @@
-"""``ghcache-validate verify``: the checks of :mod:`ghcache.validate.checks`, in order."""
+"""``ghcache-validate verify``: the checks of :mod:`ghcache.validate.checks` and
+:mod:`ghcache.validate.daemon_checks`, in order."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
-from ghcache.validate.checks import INSTALLED_CHECKS, Context
+from ghcache.validate.checks import (
+    Context,
+    check_cache_dir,
+    check_configuration,
+    check_credentials,
+    check_crypto,
+    check_dependencies,
+    check_disk,
+    check_upstream,
+)
+from ghcache.validate.daemon_checks import (
+    check_daemon,
+    check_daemon_secret,
+    check_peer_round_trip,
+    check_peers,
+)
 from ghcache.validate.report import CheckResult, Report
+
+INSTALLED_CHECKS: tuple[tuple[str, Callable[[Context, dict[str, Any]], str]], ...] = (
+    ("dependencies", check_dependencies),
+    ("configuration", check_configuration),
+    ("cache directory", check_cache_dir),
+    ("token or secret", check_credentials),
+    ("crypto round trip", check_crypto),
+    ("disk put/get/stale", check_disk),
+    ("upstream", check_upstream),
+    ("daemon", check_daemon),
+    ("daemon secret", check_daemon_secret),
+    ("peers", check_peers),
+    ("peer round trip", check_peer_round_trip),
+)
 
 
 def run_installed(

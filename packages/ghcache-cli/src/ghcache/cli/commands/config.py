@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from ghcache.cli.commands import load_settings
+from ghcache.cli.errors import error_line, one_line
 from ghcache.core.config import Settings
 from ghcache.core.hosts import resolve_host, resolve_token
 
@@ -42,6 +43,19 @@ def plugin_rows(env: Mapping[str, str]) -> list[tuple[str, str, str]]:
     pm = cli_plugin_manager()
     load_plugins()
     return [row for rows in pm.hook.config_rows(env=env) for row in rows]
+
+
+def plugin_problems(env: Mapping[str, str]) -> list[str]:
+    """What plugins find unusable in the settings they own, one line each.
+
+    Core's own settings never get here: a bad one stops the command before.
+    """
+    from ghcache.cli.plugins import cli_plugin_manager
+    from ghcache.core.plugins import load_plugins
+
+    pm = cli_plugin_manager()
+    load_plugins()
+    return [line for lines in pm.hook.config_problems(env=env) for line in lines]
 
 
 def effective_config(hostname: str | None, env: Mapping[str, str]) -> dict[str, Any]:
@@ -76,6 +90,7 @@ def effective_config(hostname: str | None, env: Mapping[str, str]) -> dict[str, 
             "present": secret_present,
             "source": SHARED_SECRET_ENV if secret_present else None,
         },
+        "problems": plugin_problems(env),
     }
 
 
@@ -95,11 +110,13 @@ def show_value(value: Any) -> str:
 def config(as_json: bool, hostname: str | None) -> None:
     """Show the effective configuration and where each value came from.
 
-    The token and CACHE_SHARED_SECRET are shown only as present or absent.
+    The token and CACHE_SHARED_SECRET are shown only as present or absent. A setting
+    that cannot be used is named on stderr after the rows, and the exit status is 1.
     """
     report = effective_config(hostname, os.environ)
     if as_json:
         click.echo(json.dumps(report))
+        fail_on_problems(report["problems"])
         return
     rows = [
         (name, show_value(item["value"]), item["source"])
@@ -117,3 +134,12 @@ def config(as_json: bool, hostname: str | None) -> None:
     value_width = max(len(value) for _, value, _ in rows)
     for name, value, source in rows:
         click.echo(f"{name:<{width}}  {value:<{value_width}}  ({source})")
+    fail_on_problems(report["problems"])
+
+
+def fail_on_problems(problems: list[str]) -> None:
+    # The rows are printed first: they are where people look for the bad value.
+    if problems:
+        for problem in problems:
+            click.echo(error_line(one_line(problem)), err=True, nl=False)
+        raise click.exceptions.Exit(1)
