@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ghcache.core.config import Settings
-from ghcache.core.entry import Entry
-from ghcache.core.hosts import resolve_host, token_from_env
+from ghcache.core.entry import Entry, decode_json
+from ghcache.core.hosts import ApiHost, resolve_host, token_from_env
 from ghcache.core.kernel import serving
 from ghcache.core.kernel.identity import identity_fingerprint
 from ghcache.core.kernel.settings import SHARING_MODES, parse_choice, raw_setting
@@ -27,6 +27,33 @@ from ghcache.core.stats import summarize
 from ghcache.core.store import CacheDirError, DiskStore, ensure_cache_dir
 
 DEFAULT_NAMESPACE = "gh_api"
+# Request keys remembered per environment; a script's working set of endpoints fits.
+MEMO_REQUESTS = 4096
+
+
+class _Environment:
+    """What one environment decides for the cache: the host, the token, the identity and,
+    as they are asked for, the requests (the key of each ``(namespace, endpoint, args)``)."""
+
+    __slots__ = ("host", "identity", "requests", "snapshot", "token")
+
+    def __init__(self, env: Mapping[str, str] | None, snapshot: Mapping[Any, Any]) -> None:
+        self.snapshot = dict(snapshot)
+        self.host: ApiHost = resolve_host(None, env)
+        self.token = token_from_env(self.host, env)[0]
+        self.identity = identity_fingerprint(self.token)
+        self.requests: dict[tuple[str, str, tuple[str, ...]], CacheRequest] = {}
+
+
+def _variables(env: Mapping[str, str] | None) -> Mapping[Any, Any]:
+    """The environment's variables, cheap to compare with a copy taken earlier.
+
+    ``os.environ`` decodes each key it is asked for and raises KeyError inside for each
+    missing one (~1.5 us a variable); its ``_data`` dict compares in one C call.
+    """
+    if env is None:
+        return getattr(os.environ, "_data", os.environ)
+    return env
 
 
 class GitHubAPICache:
@@ -65,6 +92,7 @@ class GitHubAPICache:
         ensure_cache_dir(self.cache_dir)
         self.store = DiskStore(self.cache_dir, max_bytes=max_bytes or defaults.max_bytes)
         self._lock = threading.Lock()
+        self._environment = _Environment(env, _variables(env))
 
     def __repr__(self) -> str:
         return f"GitHubAPICache(cache_dir={str(self.cache_dir)!r}, default_ttl={self.default_ttl})"
@@ -73,16 +101,37 @@ class GitHubAPICache:
         """The cache request for a ``(namespace, endpoint, args)`` triple.
 
         The plain ``("gh_api", endpoint, ())`` form is keyed exactly like a GET of
-        that endpoint; other namespaces and arguments become part of the key.
+        that endpoint; other namespaces and arguments become part of the key.  Requests
+        are remembered while the environment (host, token) stays the same.
         """
-        host = resolve_host(None, self._env)
-        token, _ = token_from_env(host, self._env)
+        environment = self._current_environment()
+        memo = (namespace, endpoint, tuple([str(a) for a in args]) if args else ())
+        request = environment.requests.get(memo)
+        if request is None:
+            request = self._make_request(environment, namespace, endpoint, memo[2])
+            if len(environment.requests) >= MEMO_REQUESTS:
+                environment.requests.clear()  # rare: a script sweeping many endpoints
+            environment.requests[memo] = request
+        return request
+
+    def _current_environment(self) -> _Environment:
+        environment = self._environment
+        variables = _variables(self._env)
+        if variables != environment.snapshot:
+            environment = self._environment = _Environment(self._env, variables)
+        return environment
+
+    @staticmethod
+    def _make_request(
+        environment: _Environment, namespace: str, endpoint: str, args: tuple[str, ...]
+    ) -> CacheRequest:
+        host = environment.host
         url = endpoint if "://" in endpoint else host.rest_url + endpoint.lstrip("/")
-        request = build_request(ApiRequest.for_url("GET", url, host), host, token=token)
+        request = build_request(ApiRequest.for_url("GET", url, host), host, token=environment.token)
         if request is None:  # pragma: no cover - GET is always cacheable
             raise ValueError(f"cannot cache {endpoint!r}")
         if namespace != DEFAULT_NAMESPACE or args:
-            extra = json.dumps({"namespace": namespace, "args": [str(a) for a in args]})
+            extra = json.dumps({"namespace": namespace, "args": list(args)})
             request = CacheRequest(
                 base_url=request.base_url,
                 method=request.method,
@@ -125,16 +174,21 @@ class GitHubAPICache:
 
     def identity(self) -> str:
         """The fingerprint of the environment's token: whose answers ``get`` may return."""
-        return identity_fingerprint(token_from_env(resolve_host(None, self._env), self._env)[0])
+        return self._current_environment().identity
 
     def get(self, namespace: str, endpoint: str, args: Sequence[Any] = ()) -> Any:
-        """Fresh data for the triple that this identity may see (``CACHE_SHARING``), or None."""
-        entry = self._read(namespace, endpoint, args)
-        if entry is not None and serving.serves_fresh(
-            entry, self.identity(), self.sharing, time.time(), None
+        """Fresh data for the triple that this identity may see (``CACHE_SHARING``), or None.
+
+        The data is decoded from the stored body on each call: a new object the caller
+        may change.
+        """
+        key = self.request_for(namespace, endpoint, args).key
+        fields = self.store.read_fields(key)
+        if fields is not None and serving.serves_fresh(
+            fields, self.identity(), self.sharing, time.time(), None
         ):
             self._count(hit=True)
-            return entry.data
+            return decode_json(fields.body)  # what Entry.data gives, without building the Entry
         self._count(hit=False)
         return None
 
@@ -165,7 +219,12 @@ class GitHubAPICache:
         return self.store.stats.read()["misses"]
 
     def _count(self, *, hit: bool) -> None:
-        self.store.stats.add(**({"hits": 1} if hit else {"misses": 1}))
+        # Batched (stats.Stats.add_soon): a locked update of stats.json per get cost more
+        # than the rest of a hit.  ``hits``, ``misses`` and ``stats()`` see them at once.
+        if hit:
+            self.store.stats.add_soon(hits=1)
+        else:
+            self.store.stats.add_soon(misses=1)
 
 
 _global: GitHubAPICache | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, fields, replace
+from functools import cached_property
 from urllib.parse import urlencode
 
 from ghcache.core.kernel import keys as kernel_keys
@@ -33,8 +34,10 @@ class CacheRequest:
         # The fields in declaration order are the canonical array's members.
         return kernel_keys.canonical_bytes(*(getattr(self, name) for name in _FIELDS))
 
-    @property
+    @cached_property
     def key(self) -> str:
+        # Computed once per request object (it is frozen): callers that keep requests
+        # (GitHubAPICache's memo) look entries up without hashing again.
         return kernel_keys.cid_for_bytes(self.canonical())
 
     @property

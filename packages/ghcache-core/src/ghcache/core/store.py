@@ -20,11 +20,12 @@ from ghcache.core.kernel.entries import (
     ENTRY_PREFIX,
     ENTRY_SUFFIX,
     CorruptEntry,
+    EntryFields,
     is_safe_key,
-    read_entry_file,
 )
 from ghcache.core.kernel.settings import INT_SETTINGS
 from ghcache.core.stats import Stats
+from ghcache.core.verified import VerifiedReads
 
 __all__ = ["ENTRY_PREFIX", "ENTRY_SUFFIX", "CacheDirError", "DiskStore", "ensure_cache_dir"]
 
@@ -59,6 +60,7 @@ class DiskStore:
         self.max_bytes = max_bytes
         self.stats = Stats(self.directory)
         self._directory = os.fspath(self.directory)
+        self._reads = VerifiedReads(self._directory)
 
     def path_for(self, key: str) -> Path:
         return self.directory / f"{ENTRY_PREFIX}{key}{ENTRY_SUFFIX}"
@@ -69,12 +71,16 @@ class DiskStore:
         ``touch`` marks the entry as just used for LRU eviction; scans over the
         whole store (``entries``, ``prune``) pass False so they keep the order.
         """
+        fields = self.read_fields(key, touch=touch)
+        return None if fields is None else Entry.from_fields(fields)
+
+    def read_fields(self, key: str, *, touch: bool = True) -> EntryFields | None:
+        """:meth:`read` without building an :class:`Entry` (a hit that only needs the data)."""
         try:
-            fields = read_entry_file(self._directory, key, touch=touch)
+            return self._reads.read(key, touch=touch)
         except CorruptEntry:
             self._drop_corrupt(self.path_for(key))
             return None
-        return None if fields is None else Entry.from_fields(fields)
 
     def write(self, entry: Entry) -> None:
         """Store ``entry`` atomically, then evict if the store is over budget."""

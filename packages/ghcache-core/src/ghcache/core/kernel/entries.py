@@ -81,6 +81,16 @@ class EntryFields:
         self.body_cid: str = record["body_cid"]
         self.access: dict[str, float] = _access(record.get("access"))
 
+    def with_body(self, body: bytes) -> EntryFields:
+        """A copy holding ``body``, with containers of its own (a caller may change them)."""
+        copy = EntryFields.__new__(EntryFields)
+        for name in EntryFields.__slots__:
+            setattr(copy, name, getattr(self, name))
+        copy.headers = list(self.headers)
+        copy.access = dict(self.access)
+        copy.body = body
+        return copy
+
 
 def is_safe_key(key: str) -> bool:
     """Whether ``key`` can name a file in the store (keys may come from peers)."""
@@ -97,6 +107,30 @@ def read_entry_file(directory: str, key: str, *, touch: bool) -> EntryFields | N
     Raises :class:`CorruptEntry` for anything else at that name (damaged, not a
     regular file, a link, stored under another key): the caller drops it.
     ``touch`` marks the entry as just used for LRU eviction.
+    """
+    opened = open_entry_file(directory, key)
+    if opened is None:
+        return None
+    fd, info = opened
+    try:
+        raw = read_exactly(fd, info.st_size)
+        fields = parse_entry(raw)
+        if fields.key != key:
+            raise CorruptEntry("entry stored under another key")
+        if touch:
+            touch_entry(fd, info)
+        return fields
+    except OSError:
+        return None  # e.g. the file vanished: a miss, nothing to drop
+    finally:
+        os.close(fd)
+
+
+def open_entry_file(directory: str, key: str) -> tuple[int, os.stat_result] | None:
+    """(descriptor, its fstat) of the regular file stored for ``key``; None when there is none.
+
+    Raises :class:`CorruptEntry` for anything else at that name (a link, a FIFO, a
+    directory, a file larger than any entry).  The caller closes the descriptor.
     """
     if not is_safe_key(key):
         return None
@@ -118,23 +152,25 @@ def read_entry_file(directory: str, key: str, *, touch: bool) -> EntryFields | N
             raise CorruptEntry("not a regular file")
         if info.st_size > MAX_ENTRY_FILE_BYTES:
             raise CorruptEntry("larger than any entry")
-        raw = _read_exactly(fd, info.st_size)
-        fields = parse_entry(raw)
-        if fields.key != key:
-            raise CorruptEntry("entry stored under another key")
-        if touch:
-            try:  # access time drives LRU eviction; noatime/relatime mounts would not set it
-                os.utime(fd, ns=(time.time_ns(), info.st_mtime_ns))
-            except OSError:
-                pass
-        return fields
     except OSError:
-        return None  # e.g. EISDIR, or the file vanished: a miss, nothing to drop
-    finally:
         os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
 
 
-def _read_exactly(fd: int, size: int) -> bytes:
+def touch_entry(fd: int, info: os.stat_result) -> None:
+    """Mark the open entry as just used: its access time is the LRU order eviction follows."""
+    try:  # set explicitly: noatime/relatime mounts would not
+        os.utime(fd, ns=(time.time_ns(), info.st_mtime_ns))
+    except OSError:
+        pass
+
+
+def read_exactly(fd: int, size: int, *, check_end: bool = True) -> bytes:
+    """The file's ``size`` bytes; CorruptEntry when it shrank (or, with ``check_end``, grew)."""
     chunks = []
     left = size
     while left > 0:
@@ -143,7 +179,7 @@ def _read_exactly(fd: int, size: int) -> bytes:
             break
         chunks.append(chunk)
         left -= len(chunk)
-    if left or os.read(fd, 1):  # shrank or grew under us: a writer does not do that
+    if left or (check_end and os.read(fd, 1)):  # our writers replace files, never rewrite
         raise CorruptEntry("file changed while read")
     return b"".join(chunks)
 
