@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ghcache.cli import fastpath
-from ghcache.cli.fastpath import parse_api_args, parse_duration
+from ghcache.cli import fastargs
+from ghcache.cli.fastargs import parse_api_args, parse_duration
 
 
 def test_plain_endpoint() -> None:
@@ -63,6 +63,24 @@ def test_previews_become_gh_accept_header() -> None:
 
 
 @pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["api", "x", "--jq", ".id"], {"jq": ".id"}),
+        (["api", "-q", ".[].n", "x", "--paginate"], {"jq": ".[].n", "paginate": True}),
+        (["api", "x", "--template={{.id}}"], {"template": "{{.id}}"}),
+        (["api", "x", "--paginate", "--slurp", "-i"], {"paginate": True, "slurp": True}),
+        (["api", "x", "--jq", "-1"], {"jq": "-1"}),  # a value, even if it starts with "-"
+    ],
+)
+def test_filters_and_pages_are_read(args: list[str], expected: dict[str, object]) -> None:
+    request = parse_api_args(args)
+    assert request is not None and request.endpoint == "x"
+    assert request.is_plain is False
+    for name, value in expected.items():
+        assert getattr(request, name) == value
+
+
+@pytest.mark.parametrize(
     "args",
     [
         [],
@@ -71,16 +89,18 @@ def test_previews_become_gh_accept_header() -> None:
         ["--version"],
         ["api", "--help"],
         ["api", "a", "b"],  # two endpoints: a usage error for click to word
-        ["api", "x", "--jq", ".id"],
-        ["api", "x", "-q", ".id"],
-        ["api", "x", "--paginate"],
+        ["api", "x", "--jq", ".id", "-t", "{{.id}}"],  # usage errors: click words them
+        ["api", "x", "--jq", ".id", "--silent"],
+        ["api", "x", "--slurp"],
+        ["api", "x", "--paginate", "--slurp", "-q", "."],
+        ["api", "x", "--jq", ""],
+        ["api", "x", "-q=.id"],
         ["api", "x", "-X", "POST"],
         ["api", "x", "--method=HEAD"],
         ["api", "x", "-f", "a=b"],
         ["api", "x", "--refresh"],
         ["api", "x", "--no-cache"],
         ["api", "x", "--verbose"],
-        ["api", "x", "-t", "{{.id}}"],
         ["api", "x", "--cache"],  # missing value
         ["api", "x", "--cache", "1.5h"],  # valid for gh, not whole units: click decides
         ["api", "x", "--cache", "500ms"],
@@ -158,14 +178,14 @@ def gh_fill(endpoint: str, owner: str, repo: str) -> str | None:
 @settings(max_examples=300)
 @given(st.text(st.sampled_from(list("{}:ownerpbach/_xé1")), max_size=24))
 def test_fill_placeholders_matches_gh(endpoint: str) -> None:
-    got = fastpath.fill_placeholders(endpoint, {"GH_REPO": "octo/hello"})
+    got = fastargs.fill_placeholders(endpoint, {"GH_REPO": "octo/hello"})
     if got is not None:
         assert got == gh_fill(endpoint, "octo", "hello")
 
 
 def test_fill_placeholders_cases() -> None:
     env = {"GH_REPO": "octo/hello"}
-    fill = fastpath.fill_placeholders
+    fill = fastargs.fill_placeholders
     assert fill("repos/{owner}/{repo}/issues", env) == "repos/octo/hello/issues"
     assert fill("repos/:owner/:repo", env) == "repos/octo/hello"
     assert fill("repos/:owners/x", env) == "repos/:owners/x"

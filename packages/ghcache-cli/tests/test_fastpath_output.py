@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from ghcache.cli import fastpath
+from ghcache.cli import fastargs, fastpath
 from ghcache.cli.gh import output
 from ghcache.core.kernel import entries, keys
 
@@ -57,7 +57,7 @@ def test_write_response_matches_output_write_cached(
         "body_cid": keys.cid_for_bytes(body),
     }
     stored = entries.check_entry(record, body, check_length=False)
-    request = fastpath.FastRequest()
+    request = fastargs.FastRequest()
     request.include, request.silent = include, silent
     mine, theirs = io.BytesIO(), io.BytesIO()
     fastpath.write_response(stored, request, mine, color=color)

@@ -110,7 +110,9 @@ def test_identity_endpoint_hits_only_for_the_same_token(
         ("not 2xx", ["api", "repos/octo/hello"], {}, {"status": 404, "reason": "Not Found"}),
         ("debug switch", ["api", "repos/octo/hello"], {"GHCACHE_NO_FASTPATH": "1"}, {}),
         ("bad setting", ["api", "repos/octo/hello"], {"CACHE_MAX_BYTES": "0"}, {}),
-        ("other flag", ["api", "--jq", ".id", "repos/octo/hello"], {}, {}),
+        ("other flag", ["api", "--verbose", "repos/octo/hello"], {}, {}),
+        ("filter with --silent", ["api", "--jq", ".id", "--silent", "repos/octo/hello"], {}, {}),
+        ("invalid jq", ["api", "--jq", ".[", "repos/octo/hello"], {}, {}),
         ("placeholders need git", ["api", "repos/{owner}/{repo}"], {}, {}),
     ],
 )

@@ -1,4 +1,9 @@
-"""Serve a plain ``ghcache api ENDPOINT`` cache hit before click or httpx load.
+"""Serve a ``ghcache api`` cache hit before click or httpx load.
+
+A plain call, ``--include``, ``--silent``, ``--jq``, ``--template`` and REST
+``--paginate`` (``--slurp``) are answered here when every page is a hit; the
+filters and pages go through the api command's own printer and page loop
+(:mod:`ghcache.cli.api.printer`, :mod:`ghcache.cli.api.pages`).
 
 A whole-process cache hit must cost well under ``gh api --cache``'s time, so
 this module keeps only what is the CLI's own (reading the arguments, printing
@@ -20,6 +25,7 @@ import os
 import sys
 import time
 
+from ghcache.cli.fastargs import SAFE_ENDPOINT_CHARS, FastRequest, fill_placeholders, parse_api_args
 from ghcache.core.kernel import counters, entries, hosts, identity, keys, serving, settings
 
 # ``typing`` costs ~10 ms to import here; annotations are strings, so only the
@@ -33,41 +39,9 @@ NO_FASTPATH_ENV = "GHCACHE_NO_FASTPATH"
 # gh prints for a terminal (colour, pretty JSON) when these say so even on a pipe.
 STYLE_ENV = ("GH_FORCE_TTY", "CLICOLOR_FORCE")
 
-_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-_NAME_CHARS = _ALNUM + "._-"  # repository owners and names, preview names
-# Endpoint characters whose URL form and key form are plainly the same.
-_SAFE_ENDPOINT_CHARS = _ALNUM + "._~/%:@!$&'()*+,;=?-"
-_WORD_CHARS = _ALNUM + "_"
-_MAX_DURATION = (2**63 - 1) // 10**9  # Go durations are int64 nanoseconds
-_PLACEHOLDER_WORDS = ("owner", "repo", "branch")
-_KEYED_HEADERS = ("accept", "x-github-api-version")
-# Flags that take a value (the next argument, or after "=" for long ones).
-_VALUE_FLAGS = (
-    "-X",
-    "--method",
-    "-H",
-    "--header",
-    "-p",
-    "--preview",
-    "--cache",
-    "--ttl",
-    "--hostname",
-)
 
-
-class FastRequest:
-    """A parsed ``api`` call the fast path can answer (plain class: no dataclasses import)."""
-
-    __slots__ = ("accept", "api_version", "endpoint", "hostname", "include", "silent", "ttl")
-
-    def __init__(self) -> None:
-        self.endpoint = ""
-        self.hostname: str | None = None
-        self.accept: str | None = None
-        self.api_version: str | None = None
-        self.ttl: float | None = None
-        self.include = False
-        self.silent = False
+class NotAHit(Exception):
+    """A page the cache cannot answer without a request: the click path takes over."""
 
 
 def serve_hit(
@@ -93,12 +67,6 @@ def serve_hit(
             stdout_is_tty = stdout.isatty()
         except (OSError, ValueError):
             return None
-    try:
-        stored = lookup(request, env, time.time())
-    except Exception:  # anything unexpected: the slow path gives the real answer
-        return None
-    if stored is None:
-        return None
     color = False
     if stdout_is_tty or any(env.get(name) for name in STYLE_ENV):
         try:
@@ -109,9 +77,24 @@ def serve_hit(
             color = output.color_enabled(env, stdout_is_tty or output.is_terminal(env, stdout))
         except Exception:
             return None
-    count_hit(settings.cache_dir(env))
+    stored: entries.EntryFields | None = None
     try:
-        write_response(stored, request, stdout, color=color)
+        if request.is_plain:
+            stored = lookup(request, request.endpoint, env, time.time())
+            if stored is None:
+                return None
+            printed, pages = b"", 1
+        else:
+            printed, pages = print_hit_pages(request, env, stdout, color)
+    except Exception:  # anything unexpected: the slow path gives the real answer
+        return None
+    count_hit(settings.cache_dir(env), pages)
+    try:
+        if stored is not None:
+            write_response(stored, request, stdout, color=color)
+        else:
+            stdout.write(printed)
+            stdout.flush()
     except BrokenPipeError:  # the reader went away (``| head``): gh dies of SIGPIPE, 141
         silence_stdout()
         return 128 + 13
@@ -122,18 +105,64 @@ def serve_hit(
     return 0
 
 
-def lookup(request: FastRequest, env: Mapping[str, str], now: float) -> entries.EntryFields | None:
-    """The stored 2xx entry that answers ``request`` for this caller with no request
-    (``kernel.serving``), or None (then the click path runs)."""
+def print_hit_pages(
+    request: FastRequest, env: Mapping[str, str], stdout: IO[bytes], color: bool
+) -> tuple[bytes, int]:
+    """(the output, pages read) of a ``--jq``/``--template``/``--paginate`` call whose every
+    page is a hit, printed by the api command's own page loop and printer into memory
+    (so that nothing is written unless all of it can be); NotAHit otherwise."""
+    import io
+
+    from ghcache.cli.api.pages import print_pages
+    from ghcache.cli.api.printer import Printer, add_filters
+
+    now = time.time()
+    pages = 0
+
+    def fetch(method: str, target: str, payload: bytes | None) -> entries.EntryFields:
+        nonlocal pages
+        _, base, _ = hosts.api_urls(request.hostname, env)
+        if payload is not None or method != "GET":
+            raise NotAHit(target)
+        if "://" in target:  # a Link page: a URL below the API's base, as the client keys it
+            if not target.startswith(base):
+                raise NotAHit(target)
+            target = target[len(base) :]
+        stored = lookup(request, target, env, now)
+        if stored is None:
+            raise NotAHit(target)
+        pages += 1
+        return stored
+
+    path = request.endpoint
+    if request.paginate:
+        from ghcache.cli.gh.paginate import add_per_page
+
+        path = add_per_page(path, {})
+    buffer = io.BytesIO()
+    printer = Printer(request, buffer, io.StringIO(), color, request.hostname or "")
+    add_filters(printer, request.jq, request.template, env, stdout)
+    try:
+        print_pages(fetch, printer, method="GET", path=path, params={}, body=None, graphql_url=None)
+    except SystemExit:  # a page the api command reports as a failure: let it
+        raise NotAHit(path) from None
+    return buffer.getvalue(), pages
+
+
+def lookup(
+    request: FastRequest, endpoint: str, env: Mapping[str, str], now: float
+) -> entries.EntryFields | None:
+    """The stored 2xx entry that answers ``endpoint`` (with ``request``'s headers, host and
+    TTL) for this caller with no request (``kernel.serving``), or None (then the click path
+    runs)."""
     try:
         values, _ = settings.read_settings(env)
     except settings.ConfigError:
         return None  # the click path says which variable is wrong
-    endpoint = request.endpoint
     if endpoint == "graphql" or endpoint.startswith(("http://", "https://")):
         return None
     filled = fill_placeholders(endpoint, env)
-    if filled is None or not filled or filled.strip(_SAFE_ENDPOINT_CHARS):
+    if filled is None or not filled or filled.strip(SAFE_ENDPOINT_CHARS):
         return None
     host, base, _ = hosts.api_urls(request.hostname, env)
     if "?" in base or "#" in base:
@@ -204,190 +233,9 @@ def silence_stdout() -> None:
         pass
 
 
-# --------------------------------------------------------------------------- arguments
-
-
-def parse_api_args(args: list[str]) -> FastRequest | None:
-    """``api ENDPOINT`` with only the supported flags, else None.
-
-    Supported: ``-X/--method GET``, ``-H/--header`` (Accept and X-GitHub-Api-Version only),
-    ``-p/--preview``, ``--cache DURATION`` (whole h/m/s only), ``--ttl N``,
-    ``--hostname H``, ``-i/--include``, ``--silent``, ``--offline``.
-    """
-    if len(args) < 2 or args[0] != "api":
-        return None
-    request = FastRequest()
-    headers: list[tuple[str, str]] = []
-    previews: list[str] = []
-    endpoint: str | None = None
-    seen: set[str] = set()
-    rest = args[1:]
-    i = 0
-    while i < len(rest):
-        arg = rest[i]
-        i += 1
-        if not arg.startswith("-") or arg == "-":
-            if endpoint is not None:
-                return None
-            endpoint = arg
-            continue
-        if arg in ("-i", "--include"):
-            request.include = True
-            continue
-        if arg == "--silent":
-            request.silent = True
-            continue
-        if arg == "--offline":
-            continue  # a fresh hit is answered the same offline or not
-        name, eq, value = arg.partition("=")
-        if not eq:
-            if name not in _VALUE_FLAGS:
-                return None
-            if i >= len(rest):
-                return None
-            value = rest[i]
-            i += 1
-        elif not name.startswith("--"):
-            return None  # "-H=..." means something else to click
-        if value.startswith("-"):
-            return None
-        if name in ("-H", "--header"):
-            header_name, colon, header_value = value.partition(":")
-            if not colon:
-                return None
-            if header_name != header_name.strip():
-                return None  # whether "Accept :" names Accept is the slow path's call
-            headers.append((header_name, header_value.strip()))
-        elif name in ("-X", "--method"):
-            if value.upper() != "GET":
-                return None  # only a plain GET can be a cache hit here
-        elif name in ("-p", "--preview"):
-            for preview in value.split(","):
-                if not is_plain_name(preview):
-                    return None
-                previews.append(preview)
-        elif name in ("--cache", "--ttl", "--hostname"):
-            if name in seen or (name != "--hostname" and {"--cache", "--ttl"} & seen):
-                return None
-            seen.add(name)
-            if name == "--hostname":
-                if not is_plain_hostname(value):
-                    return None
-                request.hostname = value
-            else:
-                ttl = parse_duration(value) if name == "--cache" else parse_seconds(value)
-                if ttl is None:
-                    return None
-                # gh takes a zero --cache as not given (the stored TTL decides); --ttl 0 is 0.
-                request.ttl = None if name == "--cache" and ttl == 0 else ttl
-        else:
-            return None
-    if endpoint is None:
-        return None
-    request.endpoint = endpoint
-    if previews:
-        headers.append(("Accept", preview_accept(previews)))
-    for header_name, header_value in headers:
-        lowered = header_name.lower()
-        if lowered not in _KEYED_HEADERS or not header_value:
-            return None  # other headers change what is sent: the slow path decides
-        if lowered == "accept":
-            if request.accept is not None:
-                return None
-            request.accept = header_value
-        else:
-            if request.api_version is not None:
-                return None
-            request.api_version = header_value
-    return request
-
-
-def preview_accept(names: list[str]) -> str:
-    """gh's Accept header for ``-p`` previews."""
-    first = f"application/vnd.github.{names[0]}-preview+json"
-    return ", ".join([first, *(f"application/vnd.github.{name}-preview" for name in names[1:])])
-
-
-def is_plain_hostname(text: str) -> bool:
-    """A bare host name such as "github.localhost" (URLs, paths, spaces: the slow path)."""
-    return bool(text) and not text.strip(_NAME_CHARS + ":")
-
-
-def is_plain_name(text: str) -> bool:
-    return bool(text) and not text.strip(_NAME_CHARS)
-
-
-def parse_duration(text: str) -> float | None:
-    """Seconds for a gh ``--cache`` duration in whole h/m/s units ("1h", "90s", "1h30m").
-
-    Other forms gh accepts ("1.5h", "500ms") are left to the slow path.
-    """
-    total = 0
-    rest = text
-    for unit, seconds in (("h", 3600), ("m", 60), ("s", 1)):
-        number, found, after = rest.partition(unit)
-        if not found:
-            continue
-        if not (number.isascii() and number.isdigit()):
-            return None
-        total += int(number) * seconds
-        rest = after
-    if rest or not text or total > _MAX_DURATION:
-        return None
-    return float(total)
-
-
-def parse_seconds(text: str) -> float | None:
-    if not (text.isascii() and text.isdigit()):
-        return None
-    return float(int(text))
-
-
-def fill_placeholders(endpoint: str, env: Mapping[str, str]) -> str | None:
-    """``{owner}``/``{repo}`` (and ``:owner``/``:repo``) from a plain ``GH_REPO=OWNER/REPO``.
-
-    gh's pattern is ``(:(owner|repo|branch)\\b|\\{[a-z]+\\})``.  None when
-    filling needs git (no GH_REPO, ``{branch}``), for any other ``{name}``, or
-    when a word boundary is in doubt.
-    """
-    if "{" not in endpoint and ":" not in endpoint:
-        return endpoint
-    parts = env.get("GH_REPO", "").split("/")
-    repo_ok = len(parts) == 2 and all(is_plain_name(part) for part in parts)
-    values = {"owner": parts[0], "repo": parts[-1]} if repo_ok else {}
-    out: list[str] = []
-    i = 0
-    while i < len(endpoint):
-        char = endpoint[i]
-        if char == "{":
-            close = endpoint.find("}", i + 1)
-            name = endpoint[i + 1 : close] if close > i else ""
-            if name and name.isascii() and name.isalpha() and name.islower():
-                if name not in values:
-                    return None
-                out.append(values[name])
-                i = close + 1
-                continue
-        elif char == ":":
-            word = next((w for w in _PLACEHOLDER_WORDS if endpoint.startswith(w, i + 1)), None)
-            if word is not None:
-                after = endpoint[i + 1 + len(word) : i + 2 + len(word)]
-                if not after.isascii():
-                    return None  # \\b with a non-ASCII neighbour: let the slow path judge
-                if not after or after not in _WORD_CHARS:
-                    if word not in values:
-                        return None
-                    out.append(values[word])
-                    i += 1 + len(word)
-                    continue
-        out.append(char)
-        i += 1
-    return "".join(out)
-
-
-def count_hit(directory: str) -> None:
-    """Count the hit as core's ``Stats.add(hits=1)`` does (the same function)."""
+def count_hit(directory: str, pages: int = 1) -> None:
+    """Count the hits as core's ``Stats.add(hits=...)`` does (the same function)."""
     try:
-        counters.update_counters(directory, {"hits": 1})
+        counters.update_counters(directory, {"hits": pages})
     except OSError:
         pass  # statistics must never break a request

@@ -21,22 +21,19 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:  # httpx and core load only when a request is made
+    from collections.abc import Callable
+
+    from ghcache.core.answers import ApiResponse
     from ghcache.core.client import CachingClient
     from ghcache.core.request import ApiRequest
 
 from ghcache.cli.api.options import ApiOptions, parse_headers, read_input, validate
+from ghcache.cli.api.pages import print_pages
 from ghcache.cli.api.printer import Printer, build_printer, start_pager, stop_pager
 from ghcache.cli.api.usage import gh_usage_message, read_bool_values
-from ghcache.cli.errors import ApiFailure, ApiUsageError, error_line, one_line
-from ghcache.cli.gh.fields import (
-    FieldError,
-    FieldValueError,
-    add_query,
-    go_json,
-    graphql_payload,
-    parse_fields,
-)
-from ghcache.cli.gh.paginate import add_per_page, find_next_page
+from ghcache.cli.errors import ApiFailure, ApiUsageError, one_line
+from ghcache.cli.gh.fields import FieldError, FieldValueError, add_query, parse_fields
+from ghcache.cli.gh.paginate import add_per_page
 from ghcache.cli.gh.placeholders import PlaceholderError, Resolver
 
 HELP = """Make an authenticated GitHub API request, answered from the cache when possible.
@@ -97,8 +94,18 @@ def run_api(opts: ApiOptions, env: Mapping[str, str] | None = None) -> None:
     client = open_client(opts.hostname, env)
     printer.hostname = client.host.hostname
     pager = None if opts.silent else start_pager(printer, env)
+    fetch = client_fetch(client, printer, opts, headers, ttl)
+    graphql_url = str(client.host.graphql_url) if graphql else None
     try:
-        _request_loop(client, printer, opts, method, path, params, body, headers, ttl, graphql)
+        print_pages(
+            fetch,
+            printer,
+            method=method,
+            path=path,
+            params=params,
+            body=body,
+            graphql_url=graphql_url,
+        )
     except BrokenPipeError:
         if pager is None:
             raise
@@ -120,6 +127,42 @@ def open_client(hostname: str | None, env: Mapping[str, str]) -> CachingClient:
         raise ApiFailure(one_line(str(exc))) from None
 
 
+def client_fetch(
+    client: CachingClient,
+    printer: Printer,
+    opts: ApiOptions,
+    headers: list[tuple[str, str]],
+    ttl: float | None,
+) -> Callable[[str, str, bytes | None], ApiResponse]:
+    """The page loop's ``fetch``: one call through the caching client (``--verbose`` says
+    what was asked and where the answer came from)."""
+    from ghcache.core.client import ApiError
+
+    def fetch(method: str, target: str, payload: bytes | None) -> ApiResponse:
+        request = _request_for(client, method, target, headers, payload)
+        if opts.verbose:
+            printer.err.write(f"* Request: {method} {request.url}\n")
+        try:
+            resp = client.send(
+                request,
+                ttl=ttl,
+                refresh=opts.refresh,
+                no_cache=opts.no_cache,
+                offline=opts.offline,
+            )
+        except ApiError as exc:
+            printer.out.flush()
+            raise ApiFailure(one_line(str(exc))) from None
+        if opts.verbose:
+            key = f", key {resp.key}" if resp.key else ""
+            printer.err.write(
+                f"* Response: {resp.http_version} {resp.status} from {resp.source}{key}\n"
+            )
+        return resp
+
+    return fetch
+
+
 def _request_for(
     client: CachingClient,
     method: str,
@@ -135,83 +178,6 @@ def _request_for(
         return ApiRequest.for_url(method, target, client.host, tuple(headers), body)
     path, _, query = target.partition("?")
     return ApiRequest(method, str(client.host.rest_url), path, query, tuple(headers), body)
-
-
-def _request_loop(
-    client: CachingClient,
-    printer: Printer,
-    opts: ApiOptions,
-    method: str,
-    path: str,
-    params: dict[str, Any],
-    body: bytes | None,
-    headers: list[tuple[str, str]],
-    ttl: float | None,
-    graphql: bool,
-) -> None:
-    from ghcache.core.client import ApiError
-
-    send_params = bool(params)
-    seen: set[str] = set()
-    while True:
-        target = str(client.host.graphql_url) if graphql else path
-        payload = body
-        if send_params:
-            if method.upper() == "GET":
-                target = add_query(target, params)
-            else:
-                payload = go_json(graphql_payload(params) if graphql else params)
-        request = _request_for(client, method, target, headers, payload)
-        if opts.verbose:
-            printer.err.write(f"* Request: {method} {request.url}\n")
-        try:
-            resp = client.send(
-                request,
-                ttl=ttl,
-                refresh=opts.refresh,
-                no_cache=opts.no_cache,
-                offline=opts.offline,
-            )
-        except ApiError as exc:
-            printer.out.flush()
-            raise ApiFailure(one_line(str(exc))) from None
-        if resp.notice:
-            printer.out.flush()
-            printer.err.write(error_line(str(resp.notice)))
-            printer.err.flush()
-        if opts.verbose:
-            key = f", key {resp.key}" if resp.key else ""
-            printer.err.write(
-                f"* Response: {resp.http_version} {resp.status} from {resp.source}{key}\n"
-            )
-        cursor, problem = printer.page(resp, graphql=graphql)
-        if problem is not None:
-            printer.fail(problem, resp.status, resp.headers)
-        if not opts.paginate:
-            break
-        if graphql:
-            if not cursor:
-                break
-            step = "cursor " + cursor
-            params["endCursor"] = cursor
-            send_params = True
-        else:
-            next_url = find_next_page(resp.headers)
-            if next_url is None:
-                break
-            step = next_url
-            path = next_url
-            send_params = False  # the next-page URL already carries the query
-        # gh would loop for ever on a page that names itself as next (and with a cache
-        # such a loop makes no requests at all); ghcache stops with an error instead.
-        if step in seen:
-            printer.finish()
-            printer.fail(f"pagination does not advance: {step} repeats", resp.status, [])
-        seen.add(step)
-        if opts.include:
-            printer.out.write(b"\n")
-    printer.finish()
-    printer.out.flush()
 
 
 @click.command(

@@ -1,19 +1,32 @@
 """How ``ghcache api`` prints: each page as gh prints it (body, ``--include``,
-``--jq``, ``--template``, ``--slurp``), failures on stderr, and gh's pager."""
+``--jq``, ``--template``, ``--slurp``), failures on stderr, and gh's pager.
+
+The fast path prints cache hits with this same :class:`Printer`, so importing
+this module loads neither click nor ``typing``/``dataclasses`` (each costs a
+hit milliseconds); what only failures or the pager need loads when they happen.
+"""
 
 from __future__ import annotations
 
 import errno
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import IO, Any, NoReturn, cast
 
-from ghcache.cli.api.options import ApiOptions
-from ghcache.cli.errors import ApiFailure, ApiUsageError, error_line
 from ghcache.cli.gh import output
-from ghcache.cli.gh.error_messages import message_from_body, scopes_suggestion
-from ghcache.cli.gh.paginate import find_end_cursor, slurp
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import IO, Any, NoReturn, Protocol
+
+    from ghcache.cli.api.options import ApiOptions
+
+    class PrintOptions(Protocol):
+        """What the printer reads of the command line (``ApiOptions`` has it all)."""
+
+        include: bool
+        silent: bool
+        slurp: bool
+        paginate: bool
 
 
 class FullWriter:
@@ -39,18 +52,20 @@ class FullWriter:
         self.stream.flush()
 
 
-@dataclass
 class Printer:
     """Everything that decides how one page is printed, shared across pages."""
 
-    opts: ApiOptions
-    out: IO[bytes]
-    err: IO[str]
-    color: bool
-    hostname: str
-    jq: Any = None
-    template: Any = None
-    slurped: list[bytes] = field(default_factory=list)
+    def __init__(
+        self, opts: PrintOptions, out: IO[bytes], err: IO[str], color: bool, hostname: str
+    ) -> None:
+        self.opts = opts
+        self.out = out
+        self.err = err
+        self.color = color
+        self.hostname = hostname
+        self.jq: Any = None
+        self.template: Any = None
+        self.slurped: list[bytes] = []
 
     def page(self, resp: Any, *, graphql: bool) -> tuple[str, str | None]:
         """Print one response; returns (GraphQL end cursor or "", error message or None)."""
@@ -64,6 +79,8 @@ class Printer:
         body: bytes = output.sanitize_json_controls(resp.body) if is_json else resp.body
         problem: str | None = None
         if is_json and (graphql or resp.status >= 400):
+            from ghcache.cli.gh.error_messages import message_from_body
+
             problem = message_from_body(body, resp.status) or None
         if opts.silent:
             pass
@@ -83,16 +100,20 @@ class Printer:
             return "", problem
         cursor = ""
         if is_json and resp.status == 200 and opts.paginate and graphql:
+            from ghcache.cli.gh.paginate import find_end_cursor
+
             cursor = find_end_cursor(body)
         return cursor, None
 
-    def _filtered(self, run: Any) -> None:
+    def _filtered(self, run: Callable[[], object]) -> None:
         from ghcache.cli.gh.jqfilter import JqError
         from ghcache.cli.gh.template import TemplateError
 
         try:
             run()
         except (JqError, TemplateError) as exc:
+            from ghcache.cli.errors import ApiFailure
+
             self.out.flush()
             raise ApiFailure(str(exc), bare=True) from None
 
@@ -100,6 +121,8 @@ class Printer:
         if self.template is not None:
             self._filtered(lambda: self.template.flush(self.out))
         if self.opts.slurp:
+            from ghcache.cli.gh.paginate import slurp
+
             merged = slurp(self.slurped)
             if self.color:
                 painted = output.colorize_json(merged)
@@ -107,6 +130,9 @@ class Printer:
             self.out.write(merged)
 
     def fail(self, message: str, status: int, headers: list[tuple[str, str]]) -> NoReturn:
+        from ghcache.cli.errors import error_line
+        from ghcache.cli.gh.error_messages import scopes_suggestion
+
         self.out.flush()
         self.err.write(error_line(message))
         hint = scopes_suggestion(status, headers, self.hostname)
@@ -117,27 +143,35 @@ class Printer:
 
 
 def build_printer(opts: ApiOptions, env: Mapping[str, str], hostname: str) -> Printer:
+    from ghcache.cli.errors import ApiUsageError
+
     stdout = sys.stdout.buffer
-    stderr = sys.stderr
     color = output.color_enabled(env, output.is_terminal(env, stdout))
-    printer = Printer(opts, cast(IO[bytes], FullWriter(stdout)), stderr, color, hostname)
-    if opts.jq:
+    printer = Printer(opts, FullWriter(stdout), sys.stderr, color, hostname)  # type: ignore[arg-type]
+    try:
+        add_filters(printer, opts.jq, opts.template, env, stdout)
+    except ValueError as exc:  # JqError, TemplateError: gh's message
+        raise ApiUsageError(str(exc)) from None
+    return printer
+
+
+def add_filters(
+    printer: Printer, jq: str | None, template: str | None, env: Mapping[str, str], stdout: Any
+) -> None:
+    """Compile ``--jq`` / ``--template`` onto ``printer``; JqError or TemplateError if the
+    program is invalid."""
+    if jq:
         from ghcache.cli.gh.jqfilter import JqError, JqFilter
 
         try:
-            printer.jq = JqFilter(opts.jq)
+            printer.jq = JqFilter(jq)
         except JqError as exc:
-            raise ApiUsageError(f"invalid --jq program: {exc}") from None
-    if opts.template:
-        from ghcache.cli.gh.template import Template, TemplateError
+            raise JqError(f"invalid --jq program: {exc}") from None
+    if template:
+        from ghcache.cli.gh.template import Template
 
-        try:
-            printer.template = Template(
-                opts.template, color=color, width=_terminal_width(env, stdout)
-            )
-        except TemplateError as exc:
-            raise ApiUsageError(str(exc)) from None
-    return printer
+        width = _terminal_width(env, stdout)
+        printer.template = Template(template, color=printer.color, width=width)
 
 
 def start_pager(printer: Printer, env: Mapping[str, str]) -> Any:
@@ -163,7 +197,7 @@ def start_pager(printer: Printer, env: Mapping[str, str]) -> Any:
         printer.err.write(f"failed to start pager: {exc}\n")
         return None
     assert process.stdin is not None
-    printer.out = cast(IO[bytes], FullWriter(process.stdin))
+    printer.out = FullWriter(process.stdin)  # type: ignore[assignment]
     return process
 
 
