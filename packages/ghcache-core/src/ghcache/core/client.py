@@ -70,12 +70,19 @@ class CachingClient:
         token: str | None,
         *,
         upstream: Upstream | None = None,
+        store: DiskStore | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.host = host
         self._token = token
-        self.store = DiskStore(settings.cache_dir, max_bytes=settings.max_bytes)
+        # A server holding one client per identity (ghcache-proxy) passes one store to all,
+        # so that they share its verified reads and index connection.
+        self.store = (
+            store
+            if store is not None
+            else DiskStore(settings.cache_dir, max_bytes=settings.max_bytes)
+        )
         self.stats = self.store.stats
         self.ratelimits = RateLimitMemory(settings.cache_dir)
         self._upstream = upstream or Upstream(token, timeout=settings.upstream_timeout)
