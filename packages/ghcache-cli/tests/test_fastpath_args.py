@@ -70,11 +70,15 @@ def test_previews_become_gh_accept_header() -> None:
         (["api", "x", "--template={{.id}}"], {"template": "{{.id}}"}),
         (["api", "x", "--paginate", "--slurp", "-i"], {"paginate": True, "slurp": True}),
         (["api", "x", "--jq", "-1"], {"jq": "-1"}),  # a value, even if it starts with "-"
+        (
+            ["api", "graphql", "-f", "query={ a }", "-F", "n=3", "--raw-field=b=-1"],
+            {"raw_fields": ["query={ a }", "b=-1"], "typed_fields": ["n=3"]},
+        ),
     ],
 )
 def test_filters_and_pages_are_read(args: list[str], expected: dict[str, object]) -> None:
     request = parse_api_args(args)
-    assert request is not None and request.endpoint == "x"
+    assert request is not None and request.endpoint in ("x", "graphql")
     assert request.is_plain is False
     for name, value in expected.items():
         assert getattr(request, name) == value
@@ -95,6 +99,11 @@ def test_filters_and_pages_are_read(args: list[str], expected: dict[str, object]
         ["api", "x", "--paginate", "--slurp", "-q", "."],
         ["api", "x", "--jq", ""],
         ["api", "x", "-q=.id"],
+        ["api", "x", "-f", "a=b"],  # fields make a REST call a POST
+        ["api", "graphql"],  # no query
+        ["api", "graphql", "-f", "query={ a }", "-F", "body=@file.txt"],  # reads a file
+        ["api", "graphql", "-f", "query={ a }", "-F", "owner={owner}"],  # a placeholder
+        ["api", "graphql", "-f", "query={ a }", "-F", "owner=:owner"],
         ["api", "x", "-X", "POST"],
         ["api", "x", "--method=HEAD"],
         ["api", "x", "-f", "a=b"],

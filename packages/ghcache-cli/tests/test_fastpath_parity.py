@@ -71,6 +71,30 @@ CASES = [
     pytest.param([*flags, ENDPOINT], {}, id=" ".join(flags) or "plain") for flags in FLAG_CASES
 ]
 CASES += [pytest.param([*flags, ISSUES], {}, id=" ".join(flags)) for flags in PAGE_CASES]
+GRAPHQL_REPO = (
+    "query=query($owner: String!, $name: String!, $n: Int) { repository(owner: $owner, "
+    "name: $name) { name issues(first: $n) { nodes { number title } } } }"
+)
+GRAPHQL_PAGES = (
+    'query=query($endCursor: String) { repository(owner: "octo", name: "hello") '
+    "{ issues(first: 20, after: $endCursor) { nodes { number } "
+    "pageInfo { hasNextPage endCursor } } } }"
+)
+GRAPHQL_CASES: list[tuple[list[str], dict[str, str]]] = [
+    (["-f", GRAPHQL_REPO, "-F", "owner=octo", "-F", "name=hello", "-F", "n=3"], {}),
+    (["-f", GRAPHQL_REPO, "-f", "owner=octo", "-f", "name=hello", "-F", "n=2", "-q", ".data"], {}),
+    (["--paginate", "-f", GRAPHQL_PAGES], {}),
+    (["--paginate", "-f", GRAPHQL_PAGES, "--jq", ".data.repository.issues.nodes[].number"], {}),
+    (["-f", "query={ viewer { login } }"], {}),
+    (
+        ["-f", GRAPHQL_REPO, "-F", "owner=octo", "-F", "name=hello", "-F", "n=1"],
+        {"CACHE_SHARING": "team"},
+    ),
+]
+CASES += [
+    pytest.param(["graphql", *flags], extra, id=f"graphql {' '.join(flags)[:60]} {extra}")
+    for flags, extra in GRAPHQL_CASES
+]
 # gh's colour rules apply on a pipe too when these say so.
 CASES += [
     pytest.param([*flags, ENDPOINT], extra, id=f"{' '.join(flags)} {extra}".strip())

@@ -21,6 +21,10 @@ _PLACEHOLDER_WORDS = ("owner", "repo", "branch")
 _KEYED_HEADERS = ("accept", "x-github-api-version")
 # Flags that take a value (the next argument, or after "=" for long ones).
 _VALUE_FLAGS = (
+    "-f",
+    "--raw-field",
+    "-F",
+    "--field",
     "-q",
     "--jq",
     "-t",
@@ -50,10 +54,12 @@ class FastRequest:
         "include",
         "jq",
         "paginate",
+        "raw_fields",
         "silent",
         "slurp",
         "template",
         "ttl",
+        "typed_fields",
     )
 
     def __init__(self) -> None:
@@ -68,11 +74,13 @@ class FastRequest:
         self.slurp = False
         self.jq: str | None = None
         self.template: str | None = None
+        self.raw_fields: list[str] = []  # -f, for a GraphQL query
+        self.typed_fields: list[str] = []  # -F, for a GraphQL query
 
     @property
     def is_plain(self) -> bool:
-        """One page printed as stored: no filter, no pages to follow."""
-        return not (self.paginate or self.jq or self.template)
+        """One REST page printed as stored: no filter, no pages to follow."""
+        return not (self.paginate or self.jq or self.template or self.endpoint == "graphql")
 
 
 def parse_api_args(args: list[str]) -> FastRequest | None:
@@ -128,6 +136,13 @@ def parse_api_args(args: list[str]) -> FastRequest | None:
             else:
                 request.template = value
             continue
+        if name in ("-f", "--raw-field", "-F", "--field"):
+            typed = name in ("-F", "--field")
+            given = value.partition("=")[2]
+            if typed and (given.startswith("@") or "{" in given or ":" in given):
+                return None  # a file or stdin to read, a placeholder to fill: the api command
+            (request.typed_fields if typed else request.raw_fields).append(value)
+            continue
         if value.startswith("-"):
             return None
         if name in ("-H", "--header"):
@@ -163,6 +178,8 @@ def parse_api_args(args: list[str]) -> FastRequest | None:
             return None
     if endpoint is None:
         return None
+    if bool(request.raw_fields or request.typed_fields) != (endpoint == "graphql"):
+        return None  # fields make a REST call a POST; a GraphQL call needs its query
     filtered = request.jq is not None or request.template is not None
     if (request.silent and filtered) or (request.slurp and (filtered or not request.paginate)):
         return None  # usage errors: the api command words them

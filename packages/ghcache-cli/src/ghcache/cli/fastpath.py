@@ -121,6 +121,12 @@ def print_hit_pages(
 
     def fetch(method: str, target: str, payload: bytes | None) -> entries.EntryFields:
         nonlocal pages
+        if graphql_url is not None:
+            found = lookup_graphql(request, target, payload or b"", env, now)
+            if found is None or method != "POST":
+                raise NotAHit(target)
+            pages += 1
+            return found
         _, base, _ = hosts.api_urls(request.hostname, env)
         if payload is not None or method != "GET":
             raise NotAHit(target)
@@ -135,7 +141,17 @@ def print_hit_pages(
         return stored
 
     path = request.endpoint
-    if request.paginate:
+    graphql_url: str | None = None
+    params: dict[str, object] = {}
+    method = "GET"
+    if path == "graphql":
+        from ghcache.cli.gh.fields import parse_fields
+
+        graphql_url = hosts.api_urls(request.hostname, env)[2]
+        # fastargs let through no value that reads a file or fills a placeholder
+        params = parse_fields(request.raw_fields, request.typed_fields, stdin=None, fill=str)
+        method = "POST"
+    elif request.paginate:
         from ghcache.cli.gh.paginate import add_per_page
 
         path = add_per_page(path, {})
@@ -143,10 +159,37 @@ def print_hit_pages(
     printer = Printer(request, buffer, io.StringIO(), color, request.hostname or "")
     add_filters(printer, request.jq, request.template, env, stdout)
     try:
-        print_pages(fetch, printer, method="GET", path=path, params={}, body=None, graphql_url=None)
+        print_pages(
+            fetch,
+            printer,
+            method=method,
+            path=path,
+            params=params,
+            body=None,
+            graphql_url=graphql_url,
+        )
     except SystemExit:  # a page the api command reports as a failure: let it
         raise NotAHit(path) from None
     return buffer.getvalue(), pages
+
+
+class Caller:
+    """Who asks and where: the settings, the API's URLs and the token's fingerprint."""
+
+    __slots__ = ("base", "cache_dir", "graphql_url", "rest_url", "sharing", "who")
+
+    def __init__(self, request: FastRequest, env: Mapping[str, str]) -> None:
+        values, _ = settings.read_settings(env)  # ConfigError: the click path names it
+        host, self.rest_url, self.graphql_url = hosts.api_urls(request.hostname, env)
+        if "?" in self.rest_url or "#" in self.rest_url:
+            raise NotAHit(self.rest_url)
+        token, _ = hosts.token_from_env(host, env)
+        if token is None and hosts.gh_may_have_token(env):
+            raise NotAHit("token")  # the client would ask `gh auth token`: too slow for here
+        self.who = identity.identity_fingerprint(token)
+        self.cache_dir = str(values["CACHE_DIR"])
+        self.sharing = str(values["CACHE_SHARING"])
+        self.base = keys.normalize_base(self.rest_url)
 
 
 def lookup(
@@ -156,47 +199,82 @@ def lookup(
     TTL) for this caller with no request (``kernel.serving``), or None (then the click path
     runs)."""
     try:
-        values, _ = settings.read_settings(env)
-    except settings.ConfigError:
-        return None  # the click path says which variable is wrong
+        caller = Caller(request, env)
+    except (settings.ConfigError, NotAHit):
+        return None
     if endpoint == "graphql" or endpoint.startswith(("http://", "https://")):
         return None
     filled = fill_placeholders(endpoint, env)
     if filled is None or not filled or filled.strip(SAFE_ENDPOINT_CHARS):
         return None
-    host, base, _ = hosts.api_urls(request.hostname, env)
-    if "?" in base or "#" in base:
-        return None
     path, question, query_text = filled.partition("?")
     if keys.normalize_path(path) != path.lstrip("/"):
         return None  # dot segments: the click path resolves them
     path = path.lstrip("/")
-    token, _ = hosts.token_from_env(host, env)
-    if token is None and hosts.gh_may_have_token(env):
-        return None  # the client would ask `gh auth token`: too slow for here
-    who = identity.identity_fingerprint(token)
-    scope = (
-        identity.IDENTITY_PREFIX + who if identity.is_identity_path(path) else identity.SHARED_SCOPE
-    )
+    identity_scoped = identity.is_identity_path(path)
     query = sorted(keys.parse_query(query_text)) if question else []
+    return stored_answer(caller, request, "GET", caller.base, path, query, "", identity_scoped, now)
+
+
+def lookup_graphql(
+    request: FastRequest, url: str, payload: bytes, env: Mapping[str, str], now: float
+) -> entries.EntryFields | None:
+    """As :func:`lookup`, for a GraphQL query POSTed to ``url`` with the JSON ``payload``."""
+    from ghcache.core.kernel import graphql
+
+    try:
+        caller = Caller(request, env)
+    except (settings.ConfigError, NotAHit):
+        return None
+    if url != caller.graphql_url:
+        return None
+    # Keyed below the REST base when it lies there, else beside it (``ApiRequest.for_url``).
+    for base in (caller.rest_url, caller.graphql_url.rsplit("/", 1)[0] + "/"):
+        if url.startswith(base):
+            path = url[len(base) :]
+            break
+    else:
+        return None
+    text = payload.decode("utf-8", "surrogateescape")
+    identity_scoped = graphql.needs_identity_scope(text, caller.sharing)
+    if identity_scoped is None:
+        return None  # a mutation (never cached) or unreadable: the click path sends it
+    body = graphql.canonical_json_text(text)
+    base = keys.normalize_base(base)
+    return stored_answer(caller, request, "POST", base, path, [], body, identity_scoped, now)
+
+
+def stored_answer(
+    caller: Caller,
+    request: FastRequest,
+    method: str,
+    base: str,
+    path: str,
+    query: list[tuple[str, str]],
+    body: str,
+    identity_scoped: bool,
+    now: float,
+) -> entries.EntryFields | None:
+    """The entry keyed by these parts, if the serving rule lets this caller have it now."""
+    scope = identity.IDENTITY_PREFIX + caller.who if identity_scoped else identity.SHARED_SCOPE
     canonical = keys.canonical_bytes(
-        keys.normalize_base(base),
-        "GET",
+        base,
+        method,
         path,
         query,
         (request.accept or "").strip(),
         (request.api_version or "").strip(),
-        "",
+        body,
         scope,
     )
     key = keys.cid_for_bytes(canonical)
     try:
-        stored = entries.read_entry_file(str(values["CACHE_DIR"]), key, touch=True)
+        stored = entries.read_entry_file(caller.cache_dir, key, touch=True)
     except entries.CorruptEntry:
         return None  # the click path drops and counts it
     if stored is None or not 200 <= stored.status < 300:
         return None
-    if not serving.serves_fresh(stored, who, str(values["CACHE_SHARING"]), now, request.ttl):
+    if not serving.serves_fresh(stored, caller.who, caller.sharing, now, request.ttl):
         return None
     return stored
 

@@ -6,12 +6,12 @@ CLI's hit path uses too; this module normalises the parts first.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from urllib.parse import urlencode
 
 from ghcache.core.kernel import keys as kernel_keys
+from ghcache.core.kernel.graphql import canonical_json_text
 from ghcache.core.kernel.identity import SHARED_SCOPE
 
 KEY_SCHEMA = kernel_keys.KEY_SCHEMA
@@ -84,12 +84,3 @@ def make_request(
         body=body or "",
         scope=scope,
     )
-
-
-def canonical_json_text(text: str) -> str:
-    """JSON text with sorted keys and no whitespace; other text unchanged."""
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):  # RecursionError: nested too deep to be a query
-        return text
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

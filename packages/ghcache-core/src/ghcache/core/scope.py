@@ -8,11 +8,13 @@ as :mod:`ghcache.core.kernel.serving` allows.
 
 from __future__ import annotations
 
-import json
-import re
-
 from ghcache.core.entry import header_value
 from ghcache.core.hosts import ApiHost
+from ghcache.core.kernel.graphql import (
+    graphql_operation,
+    is_viewer_dependent,
+    needs_identity_scope,
+)
 from ghcache.core.kernel.identity import (
     IDENTITY_PREFIX,
     IDENTITY_SCOPED_PATHS,
@@ -31,44 +33,8 @@ __all__ = [
     "graphql_operation",
     "identity_fingerprint",
     "is_identity_path",
+    "is_viewer_dependent",
 ]
-
-# A GraphQL field whose value depends on who asks: ``viewer`` and every ``viewer…`` field.
-_VIEWER_FIELD = re.compile(r"\bviewer\w*")
-# Operation keywords at the start of a definition; anonymous ``{ ... }`` is a query.
-_DEFINITION = re.compile(r"(?:^|})\s*(query|mutation|subscription|fragment)\b")
-_COMMENT = re.compile(r"#[^\n]*")
-_STRING = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"')
-
-
-def graphql_operation(body: str) -> str | None:
-    """'query' when a GraphQL JSON body holds only queries (and fragments); 'mutation' or
-    'subscription' when any definition is one, whatever ``operationName`` selects;
-    None if unreadable."""
-    try:
-        payload = json.loads(body)
-        query = payload["query"]
-    except (ValueError, KeyError, TypeError, RecursionError):
-        return None
-    if not isinstance(query, str):
-        return None
-    text = _COMMENT.sub(" ", _STRING.sub('""', query))
-    if not text.strip():
-        return None
-    kinds = set(_DEFINITION.findall(text))
-    if "mutation" in kinds:
-        return "mutation"
-    if "subscription" in kinds:
-        return "subscription"
-    stripped = text.lstrip()
-    if kinds <= {"query", "fragment"} and (stripped.startswith("{") or "query" in kinds):
-        return "query"
-    return None
-
-
-def is_viewer_dependent(body: str) -> bool:
-    """Whether a GraphQL query asks for ``viewer`` or any ``viewer…`` field."""
-    return bool(_VIEWER_FIELD.search(body))
 
 
 def build_request(
@@ -86,9 +52,10 @@ def build_request(
     text = request.body.decode("utf-8", "surrogateescape") if request.body else ""
     is_graphql = request.url.split("?", 1)[0].rstrip("/") == host.graphql_url.rstrip("/")
     if is_graphql and method == "POST":
-        if graphql_operation(text) != "query":
+        per_identity = needs_identity_scope(text, sharing)
+        if per_identity is None:
             return None
-        identity = sharing != "team" or is_viewer_dependent(text)
+        identity = per_identity
     elif method in ("GET", "HEAD") and not text:
         identity = is_identity_path(request.path)
     else:

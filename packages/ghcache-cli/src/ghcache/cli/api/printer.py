@@ -106,16 +106,25 @@ class Printer:
         return cursor, None
 
     def _filtered(self, run: Callable[[], object]) -> None:
-        from ghcache.cli.gh.jqfilter import JqError
-        from ghcache.cli.gh.template import TemplateError
-
+        # Only the filter in use is loaded (the template engine costs a --jq hit ~10 ms);
+        # both raise ValueError subclasses whose text is gh's message.
+        failure = self._filter_error()
         try:
             run()
-        except (JqError, TemplateError) as exc:
+        except failure as exc:
             from ghcache.cli.errors import ApiFailure
 
             self.out.flush()
             raise ApiFailure(str(exc), bare=True) from None
+
+    def _filter_error(self) -> type[Exception]:
+        if self.jq is not None:
+            from ghcache.cli.gh.jqfilter import JqError
+
+            return JqError
+        from ghcache.cli.gh.template import TemplateError
+
+        return TemplateError
 
     def finish(self) -> None:
         if self.template is not None:
