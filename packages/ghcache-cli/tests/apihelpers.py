@@ -218,7 +218,7 @@ def canned(path: str, query: str, body: bytes) -> Canned:
             )
         cursor = (request.get("variables") or {}).get("endCursor")
         following = {None: "C1", "C1": "C2"}.get(cursor)
-        page = {
+        answer: dict[str, Any] = {
             "data": {
                 "viewer": {
                     "items": {
@@ -228,7 +228,7 @@ def canned(path: str, query: str, body: bytes) -> Canned:
                 }
             }
         }
-        return Canned(body=json.dumps(page).encode())
+        return Canned(body=json.dumps(answer).encode())
     if path == "/pages":
         page = 1
         for part in query.split("&"):
@@ -264,7 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
         path, _, query = target.partition("?")
         headers = {name.lower(): value for name, value in self.headers.items()}
         self.server.log.append(Recorded(self.command, target, headers, body))
-        answer = canned(path, query, body)
+        answer = self.server.routes.get(path) or canned(path, query, body)
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
         self.send_header("X-GitHub-Request-Id", "ABCD:1234")
@@ -300,16 +300,23 @@ class _Handler(BaseHTTPRequestHandler):
 class _StubServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self) -> None:
+    def __init__(self, routes: Mapping[str, Canned]) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.log: list[Recorded] = []
+        self.routes = routes
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client closing its kept-alive connection is not worth a traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class StubHub:
-    """``with StubHub() as stub:`` -> ``stub.proxy_url``, ``stub.log``."""
+    """``with StubHub() as stub:`` -> ``stub.proxy_url``, ``stub.log``; ``routes`` adds
+    answers by path (a test's own body) ahead of the shared ones."""
 
-    def __init__(self) -> None:
-        self._server = _StubServer()
+    def __init__(self, routes: Mapping[str, Canned] | None = None) -> None:
+        self._server = _StubServer(routes or {})
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self) -> StubHub:

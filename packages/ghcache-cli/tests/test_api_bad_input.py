@@ -118,7 +118,7 @@ USAGE_ERRORS: list[tuple[list[str], str]] = [
     (["floats", "--ttl", "10", "--cache", "1m"], "only one of `--cache` or `--ttl`"),
     (["floats", "--offline", "--refresh"], "only one of `--refresh`, `--no-cache`, or `--offline`"),
     (["floats", "--no-cache", "--ttl", "5"], "`--no-cache` cannot be combined"),
-    (["floats", "--jq", ".a |"], "ghcache: invalid --jq program: syntax error"),
+    (["floats", "--jq", ".a |"], "ghcache: invalid --jq program: unexpected EOF"),
     (["floats", "--jq", "nosuchfunction(1)"], "ghcache: invalid --jq program:"),
     (["floats", "-t", "{{ .a "], "ghcache: template: :1: unclosed action"),
     (["floats", "-t", "{{ nosuch .a }}"], 'function "nosuch" not defined'),

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ghcache.cli.gh.goprint import MISSING, go_sprint_value, go_sprintf, go_type
+from ghcache.cli.gh.goprint import MISSING, go_sprint_value, go_sprintf, go_type, js_escape
 from ghcache.cli.gh.gotext import (
     FuncError,
     TablePrinter,
@@ -35,6 +35,7 @@ FUNCTION_NAMES = {
     "gt",
     "ge",
     "html",
+    "js",
     "urlquery",
     "autocolor",
     "color",
@@ -168,8 +169,14 @@ class Functions:
     def _fn_ge(self, args: list[Any]) -> Any:
         return _ordered(args, "ge", lambda a, b: a >= b)
 
+    def _escaper_text(self, args: list[Any]) -> str:
+        """text/template's evalArgs for html, js and urlquery: print's spacing, but an
+        absent or null value prints as ``<no value>``."""
+        shown = ["<no value>" if value is None or value is MISSING else value for value in args]
+        return str(self._fn_print(shown))
+
     def _fn_html(self, args: list[Any]) -> Any:
-        text = self._fn_print(args)
+        text = self._escaper_text(args)
         for raw, escaped in (
             ("&", "&amp;"),
             ("'", "&#39;"),
@@ -183,7 +190,10 @@ class Functions:
     def _fn_urlquery(self, args: list[Any]) -> Any:
         from urllib.parse import quote_plus
 
-        return quote_plus(self._fn_print(args))
+        return quote_plus(self._escaper_text(args))
+
+    def _fn_js(self, args: list[Any]) -> Any:
+        return js_escape(self._escaper_text(args))
 
     def _fn_color(self, args: list[Any]) -> Any:
         _exactly(args, 2, "color")
