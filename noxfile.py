@@ -28,12 +28,14 @@ PACKAGES = [
     "ghcache-crypto",
     "ghcache-p2p",
     "ghcache-cli",
+    "ghcache-proxy",
     "ghcache-validate",
 ]
 BENCH_DEPS = ["requests-cache>=1.2", "diskcache>=5.6"]
-# Debian packages the tests use: gh is the reference client (cli's tests, and fakehub's proxy test).
-SYSTEM_PACKAGES = {"gh": "gh"}
-NEEDS_SYSTEM_PACKAGES = {"ghcache-cli", "ghcache-fakehub"}
+# Debian packages the tests use: gh is the reference client (cli's tests, and fakehub's proxy
+# test); curl is a client of ghcache-proxy's.
+SYSTEM_PACKAGES = {"gh": "gh", "curl": "curl"}
+NEEDS_SYSTEM_PACKAGES = {"ghcache-cli", "ghcache-fakehub", "ghcache-proxy"}
 REQUIREMENT = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
 # One venv with the packages' build backend, shared by the sessions (see local_wheels).
 BUILD_TOOLS = ROOT / ".nox" / "_build-tools"
@@ -183,9 +185,9 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def build(session: nox.Session) -> None:
-    """Build sdists and wheels of all six packages into dist/, with a wheelhouse of their
-    dependencies, then prove a fresh venv installs ghcache-cli[p2p] and ghcache-validate
-    from dist/ alone (``pip install --no-index --find-links dist``)."""
+    """Build sdists and wheels of all seven packages into dist/, with a wheelhouse of their
+    dependencies, then prove a fresh venv installs ghcache-cli[p2p], ghcache-proxy and
+    ghcache-validate from dist/ alone (``pip install --no-index --find-links dist``)."""
     # Without build isolation (the backend is installed here): about 1 s a package, not 12.
     session.install("build>=1.0", "hatchling>=1.18")
     dist = ROOT / "dist"
@@ -205,6 +207,7 @@ def build(session: nox.Session) -> None:
         "--find-links",
         str(dist),
         "ghcache-cli[p2p]",
+        "ghcache-proxy",
         "ghcache-validate",
     )
     fresh = Path(session.create_tmp()) / "fresh-venv"
@@ -218,10 +221,13 @@ def build(session: nox.Session) -> None:
         "--find-links",
         str(dist),
         "ghcache-cli[p2p]",
+        "ghcache-proxy",
         "ghcache-validate",
         external=True,
     )
     session.run(str(fresh / "bin" / "ghcache"), "--version", external=True)
+    # The proxy's plugin adds its commands to the CLI it was installed beside.
+    session.run(str(fresh / "bin" / "ghcache"), "proxy", "--help", external=True, silent=True)
     session.run(str(fresh / "bin" / "ghcache-validate"), "--help", external=True, silent=True)
     # verify --local's simulated GitHub comes from the ghcache-fakehub wheel.
     session.run(

@@ -1,0 +1,322 @@
+"""The ASGI application: every request answered from the cache through core's caching
+client (as ``ghcache api`` answers it), or streamed through when it is never cached.
+
+Core's client is synchronous; it runs in worker threads, one call per distinct
+request of an identity (identical concurrent ones wait here, holding no thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import httpx
+
+from ghcache.core.answers import ApiError, ApiResponse, Source
+from ghcache.core.client import CachingClient
+from ghcache.core.config import Settings
+from ghcache.core.hosts import ApiHost
+from ghcache.core.ratelimit import limit_key, resource_for
+from ghcache.core.request import ApiRequest
+from ghcache.proxy.coalesce import Coalescer
+from ghcache.proxy.identities import ClientPool, Identity
+from ghcache.proxy.passthrough import Aborted, PassThrough, Receive, request_body
+from ghcache.proxy.ratelimits import RateLimitView
+from ghcache.proxy.responses import (
+    ERROR,
+    OUTCOMES,
+    Refusal,
+    Send,
+    error_answer,
+    header,
+    not_modified,
+    send_whole,
+    shaped,
+    without_content,
+)
+from ghcache.proxy.state import STATUS_PATH
+from ghcache.proxy.target import Target, parse_target
+
+log = logging.getLogger("ghcache.proxy")
+
+# A body read whole to key the request (a GraphQL query); GitHub's own queries are far smaller.
+MAX_KEYED_BODY = 1 << 20
+WORKER_THREADS = 16
+# Downloads GitHub answers with an archive, a log or a redirect to one: streamed, not kept.
+_DOWNLOAD = re.compile(
+    r"^repos/[^/]+/[^/]+/(?:tarball|zipball)(?:/|$)"
+    r"|^repos/[^/]+/[^/]+/actions/(?:artifacts/\d+/[^/]+|(?:runs|jobs)/\d+(?:/attempts/\d+)?/logs)$"
+)
+# The request headers a cached call sends: those in the key (Accept, X-GitHub-Api-Version),
+# who asks, and what GitHub needs to read a body.  Others could change GitHub's answer
+# without changing the key, so they are not forwarded.
+_KEYED_HEADERS = ("Accept", "X-GitHub-Api-Version", "Authorization", "User-Agent", "Content-Type")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a cached call ended with, shared by the requests coalesced into it."""
+
+    response: ApiResponse | None
+    problem: str | None  # why there is no response (core's one line)
+    limited_until: float | None  # GitHub refuses this identity and resource until then
+
+
+def keyed_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    out = []
+    for name in _KEYED_HEADERS:
+        value = header(headers, name.lower())
+        # curl, requests and httpx send "*/*" when nothing is asked: GitHub answers it with
+        # its default media type, as for gh's empty Accept, so it shares gh's entries.
+        if value is not None and not (name == "Accept" and value.strip() == "*/*"):
+            out.append((name, value))
+    return out
+
+
+def is_streamed(method: str, target: Target, headers: list[tuple[str, str]]) -> bool:
+    if method == "POST":
+        return not target.is_graphql
+    if method not in ("GET", "HEAD"):
+        return True
+    accept = header(headers, "accept") or ""
+    return "application/octet-stream" in accept or _DOWNLOAD.search(target.path) is not None
+
+
+async def read_body(receive: Receive, headers: list[tuple[str, str]]) -> bytes:
+    declared = header(headers, "content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_KEYED_BODY:
+        raise Refusal(413, f"a body to cache is at most {MAX_KEYED_BODY} bytes")
+    chunks = []
+    size = 0
+    async for chunk in request_body(receive):
+        size += len(chunk)
+        if size > MAX_KEYED_BODY:
+            raise Refusal(413, f"a body to cache is at most {MAX_KEYED_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class ProxyApp:
+    def __init__(
+        self, settings: Settings, api: ApiHost, http: httpx.AsyncClient, *, loopback_only: bool
+    ) -> None:
+        self.api = api
+        self.loopback_only = loopback_only
+        self.pool = ClientPool(settings, api)
+        self.ratelimits = RateLimitView()
+        self.passthrough = PassThrough(http, api.rest_url, self.ratelimits)
+        self.coalescer: Coalescer[Answer] = Coalescer()
+        self.executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="ghcache-proxy")
+        self.outcomes: Counter[str] = Counter()
+        self.started_at = time.time()
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.pool.close()
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return  # no lifespan or websockets here
+        started = time.perf_counter()
+        response_started = False
+
+        async def tracked(message: dict[str, Any]) -> None:
+            nonlocal response_started
+            response_started = True
+            await send(message)
+
+        method = scope["method"]
+        try:
+            status, outcome, path = await self._serve(scope, receive, tracked)
+        except Refusal as exc:
+            status, outcome, path = exc.status, ERROR, "-"
+            if not response_started:
+                headers, body = error_answer(str(exc), exc.headers)
+                await send_whole(send, exc.status, headers, body)
+        except Aborted:
+            status, outcome, path = 499, "aborted", "-"
+        except Exception as exc:  # one request's bug must not take the proxy down
+            status, outcome, path = 500, ERROR, "-"
+            log.error("internal error on %s: %s", method, type(exc).__name__, exc_info=exc)
+            if not response_started:
+                headers, body = error_answer("internal error")
+                await send_whole(send, 500, headers, body)
+        self.outcomes[outcome] += 1
+        if log.isEnabledFor(logging.DEBUG):
+            elapsed = (time.perf_counter() - started) * 1000
+            log.debug("%s /%s %d %s %.1f ms", method, path, status, outcome, elapsed)
+
+    async def _serve(
+        self, scope: dict[str, Any], receive: Receive, send: Send
+    ) -> tuple[int, str, str]:
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        target = parse_target(
+            scope.get("raw_path") or scope["path"].encode(),
+            scope.get("query_string", b""),
+            header(headers, "host"),
+            self.api,
+            loopback_only=self.loopback_only,
+        )
+        method = scope["method"].upper()
+        if target.path == STATUS_PATH:
+            await self._status(send)
+            return 200, "status", target.path
+        identity = Identity.from_header(header(headers, "authorization"))
+        client = self.pool.client_for(identity)
+        resource = resource_for(target.path, graphql=target.is_graphql)
+        if is_streamed(method, target, headers):
+            status = await self._forward(
+                method, target, headers, request_body(receive), receive, send, client, identity
+            )
+            return status, "bypass", target.path
+        body = await read_body(receive, headers)
+        request = ApiRequest.for_url(
+            method, target.url, self.api, keyed_headers(headers), body or None
+        )
+        cached = client.cache_request_for(request)
+        if cached is None:  # a GraphQL mutation, a GET with a body
+            status = await self._forward(
+                method, target, headers, body, receive, send, client, identity
+            )
+            return status, "bypass", target.path
+        answer = await self.coalescer.run(
+            (identity.fingerprint, cached.key),
+            partial(self._in_thread, partial(self._answer, client, identity, resource, request)),
+        )
+        if answer.response is None:
+            raise self._refusal(answer)
+        status, outcome = await self._reply(
+            method, target, headers, answer, identity, resource, send
+        )
+        return status, outcome, target.path
+
+    async def _in_thread(self, work: Any) -> Answer:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, work)
+
+    def _answer(
+        self, client: CachingClient, identity: Identity, resource: str, request: ApiRequest
+    ) -> Answer:
+        """In a worker thread: core's answer, and what the rate-limit memory says now."""
+        try:
+            response: ApiResponse | None = client.send(request)
+            problem = None
+        except ApiError as exc:
+            response, problem = None, str(exc)
+        limited = None
+        if response is None or response.source is not Source.UPSTREAM:
+            key = limit_key(self.api.hostname, identity.fingerprint, resource)
+            limited = client.ratelimits.until(key, time.time())
+        return Answer(response, problem, limited)
+
+    def _refusal(self, answer: Answer) -> Refusal:
+        if answer.limited_until is not None:
+            wait = max(1, int(answer.limited_until - time.time()))
+            return Refusal(
+                429,
+                f"API rate limit exceeded: {answer.problem}",
+                [
+                    ("Retry-After", str(wait)),
+                    ("X-RateLimit-Remaining", "0"),
+                    ("X-RateLimit-Reset", str(int(answer.limited_until))),
+                ],
+            )
+        return Refusal(502, answer.problem or "GitHub cannot be used")
+
+    async def _reply(
+        self,
+        method: str,
+        target: Target,
+        request_headers: list[tuple[str, str]],
+        answer: Answer,
+        identity: Identity,
+        resource: str,
+        send: Send,
+    ) -> tuple[int, str]:
+        response = answer.response
+        assert response is not None
+        live = response.source is Source.UPSTREAM
+        if live:
+            self.ratelimits.record(identity.fingerprint, resource, response.headers)
+        rate_limit = (
+            None
+            if live
+            else self.ratelimits.headers(
+                identity.fingerprint, resource, time.time(), answer.limited_until
+            )
+        )
+        outcome = OUTCOMES[response.source]
+        headers = shaped(
+            response.headers,
+            api_base=self.api.rest_url,
+            client_base=target.client_base,
+            rate_limit=rate_limit,
+            outcome=outcome,
+            notice=str(response.notice) if response.notice else None,
+            keep_length=method == "HEAD",
+        )
+        status, body = response.status, response.body
+        if not_modified(request_headers, status, headers):
+            status, body, headers = 304, b"", without_content(headers)
+        elif method == "HEAD":
+            body = b""
+        else:
+            headers.append(("Content-Length", str(len(body))))
+        await send_whole(send, status, headers, body)
+        return status, outcome
+
+    async def _forward(
+        self,
+        method: str,
+        target: Target,
+        headers: list[tuple[str, str]],
+        body: Any,
+        receive: Receive,
+        send: Send,
+        client: CachingClient,
+        identity: Identity,
+    ) -> int:
+        loop = asyncio.get_running_loop()
+
+        async def before_answer(status: int) -> None:
+            if method not in ("GET", "HEAD") and 200 <= status < 300:
+                await loop.run_in_executor(self.executor, client.invalidate, target.url)
+
+        status = await self.passthrough.forward(
+            method=method,
+            target=target,
+            headers=headers,
+            body=body,
+            receive=receive,
+            send=send,
+            identity=identity.fingerprint,
+            resource=resource_for(target.path, graphql=target.is_graphql),
+            before_answer=before_answer,
+        )
+        loop.run_in_executor(self.executor, partial(client.stats.add, upstream_requests=1))
+        return status
+
+    async def _status(self, send: Send) -> None:
+        import json
+
+        body = json.dumps(
+            {
+                "pid": os.getpid(),
+                "started_at": self.started_at,
+                "upstream": self.api.rest_url,
+                "graphql": self.api.graphql_url,
+                "identities": len(self.pool),
+                "in_flight": len(self.coalescer),
+                "outcomes": dict(self.outcomes),
+            },
+            sort_keys=True,
+        ).encode()
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        await send_whole(send, 200, headers, body)
