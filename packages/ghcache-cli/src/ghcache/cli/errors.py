@@ -72,4 +72,8 @@ class ApiFailure(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         message = self.format_message()
-        click.echo(message if self.bare else error_line(message).rstrip("\n"), err=True)
+        # gh's own messages (a jq halt_error's text, say) are printed as they are, escape
+        # sequences included; click would strip those from a stderr that is no terminal.
+        click.echo(
+            message if self.bare else error_line(message).rstrip("\n"), err=True, color=self.bare
+        )

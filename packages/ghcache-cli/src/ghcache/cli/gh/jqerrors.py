@@ -18,9 +18,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ghcache.cli.gh.jqnumbers import go_float
+from ghcache.cli.gh.jqprogram import INPUT_NOT_ALLOWED
 
 # gojq's refusal of input/inputs, which gh gives no input iterator
-INPUT_NOT_ALLOWED = "input(s)/0 is not allowed"
 
 _TYPE = r"(?:null|boolean|number|string|array|object)"
 _ONE = rf"(?P<t>{_TYPE}) \((?P<v>.*)\)"

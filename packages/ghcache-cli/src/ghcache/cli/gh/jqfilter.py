@@ -14,14 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import IO, Any
 
-from ghcache.cli.gh.jqerrors import (
-    error_value_message,
-    go_syntax_error,
-    libjq_message,
-    runtime_message,
-)
 from ghcache.cli.gh.jqnumbers import go_float, read_float_token, read_int_token
 from ghcache.cli.gh.jqprogram import (
     HALT_KEY,
@@ -33,9 +26,22 @@ from ghcache.cli.gh.jqprogram import (
 )
 from ghcache.cli.gh.output import go_json_string
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a --jq hit milliseconds; annotations are strings
+    from types import ModuleType
+    from typing import IO, Any
+
 __all__ = ["TOO_DEEP", "JqError", "JqFilter", "decode_go_json", "format_result", "go_float"]
 
 TOO_DEEP = "the response is nested too deeply to filter"
+
+
+def _errors() -> ModuleType:
+    """gojq's wording of failures, loaded when a program fails (its patterns cost a hit
+    several milliseconds to compile)."""
+    from ghcache.cli.gh import jqerrors
+
+    return jqerrors
 
 
 class JqError(ValueError):
@@ -74,7 +80,7 @@ class JqFilter:
             jq.compile(self._source)
         except ValueError as original:
             return compile_message(str(original), self._source)
-        return libjq_message(_one_line(exc), self._source)
+        return _errors().libjq_message(_one_line(exc), self._source)
 
     def run(self, body: bytes, out: IO[bytes]) -> None:
         """Write the program's results for ``body``; what came before an error is kept."""
@@ -95,7 +101,7 @@ class JqFilter:
                 if kind == Kind.END:
                     return True
                 if kind == Kind.ERROR:
-                    raise JqError(runtime_message(read_value(payload[0]), self._text))
+                    raise JqError(_errors().runtime_message(read_value(payload[0]), self._text))
                 if out is None:
                     continue
                 if kind == Kind.SPECIAL:
@@ -106,7 +112,7 @@ class JqFilter:
         except ValueError as exc:
             if isinstance(exc, JqError):
                 raise
-            raise JqError(libjq_message(_one_line(exc), self._text)) from None
+            raise JqError(_errors().libjq_message(_one_line(exc), self._text)) from None
         except RecursionError:
             raise JqError(TOO_DEEP) from None
         return False
@@ -123,11 +129,11 @@ class JqFilter:
                 if kind == Kind.ERROR:
                     value = read_value(payload[0])
                     if isinstance(value, dict) and HALT_KEY in value:
-                        return error_value_message(value[HALT_KEY][0])
+                        return _errors().error_value_message(value[HALT_KEY][0])
                     break
         except (ValueError, RecursionError):
             pass
-        return error_value_message(None)  # the program caught its own halt: value unknown
+        return _errors().error_value_message(None)  # the program caught its own halt: value unknown
 
 
 _EXPONENT = re.compile(r"[0-9]e[-+][0-9]")
@@ -164,7 +170,7 @@ def decode_go_json(body: bytes) -> Any:
     try:
         return json.loads(text, parse_int=float, parse_constant=_reject)
     except json.JSONDecodeError as exc:
-        raise JqError(go_syntax_error(text, exc)) from None
+        raise JqError(_errors().go_syntax_error(text, exc)) from None
     except RecursionError:
         raise JqError(TOO_DEEP) from None
     except ValueError as exc:

@@ -20,7 +20,6 @@ import json
 import re
 from enum import IntEnum
 
-from ghcache.cli.gh.jqerrors import INPUT_NOT_ALLOWED, libjq_message
 from ghcache.cli.gh.jqnumbers import literal_for_libjq
 
 
@@ -34,6 +33,7 @@ class Kind(IntEnum):
 
 
 HALT_KEY = "__ghcache_halt"
+INPUT_NOT_ALLOWED = "input(s)/0 is not allowed"
 
 # gojq's builtins where libjq's differ; each original is captured before it is shadowed.
 _PRELUDE = (
@@ -244,4 +244,6 @@ def compile_message(raw: str, program: str) -> str:
     if match := re.fullmatch(r"(\S+/\d+) is not defined", message):
         return f"function not defined: {match.group(1)}"
     # libjq evaluates constant parts while compiling ({(1): 2}): a runtime message
+    from ghcache.cli.gh.jqerrors import libjq_message  # failures only: see jqfilter._errors
+
     return libjq_message(message, program)
