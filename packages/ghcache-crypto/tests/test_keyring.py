@@ -93,3 +93,16 @@ def test_from_env_iterations(key: SealingKey, team_secret: str) -> None:
     assert keyring.current != key
     with pytest.raises(ValueError, match="at least 100,000"):
         Keyring.from_env({"GH_TOKEN": team_secret}, iterations=99_999)
+
+
+
+def test_keyed_names_are_per_key_and_stable(
+    key: SealingKey, other_key: SealingKey, team_secret: str
+) -> None:
+    name = key.keyed_name(b"bafkreikey")
+    assert len(name) == 32 and int(name, 16) >= 0
+    # Every teammate derives the same name from the secret alone.
+    assert derive_key(team_secret, iterations=100_000).keyed_name(b"bafkreikey") == name
+    assert key.keyed_name(b"bafkreikez") != name
+    assert other_key.keyed_name(b"bafkreikey") != name  # another team cannot find it
+    assert name not in (key.network_id, key.key_id)

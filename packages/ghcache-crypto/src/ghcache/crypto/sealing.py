@@ -31,6 +31,7 @@ KEY_SIZE = 32
 KEY_ID_LABEL = b"ghcache/crypto/v1/key-id"
 NETWORK_ID_LABEL = b"ghcache/crypto/v1/network-id"
 NETWORK_ID_HEX_CHARS = 32
+NAME_LABEL = b"ghcache/crypto/v1/name\x00"
 # Same tolerance Fernet applies to timestamps ahead of the local clock.
 MAX_CLOCK_SKEW = 60
 
@@ -71,6 +72,16 @@ class SealingKey:
     @property
     def key_id_bytes(self) -> bytes:
         return self._key_id_raw
+
+    def keyed_name(self, data: Bytesish) -> str:
+        """A name for ``data`` (32 hex chars) that only holders of this key can compute.
+
+        For filing sealed things in a store others can list (an IPFS node's MFS): the
+        names link nothing to what they name for anyone without the key, yet every
+        teammate finds the same one.
+        """
+        mac = hmac.new(self._key, NAME_LABEL + _as_bytes("data", data), hashlib.sha256)
+        return mac.hexdigest()[:NETWORK_ID_HEX_CHARS]
 
     def seal(self, plaintext: Bytesish, *, associated: Bytesish = b"") -> bytes:
         """Encrypt and authenticate ``plaintext``, bound to ``associated`` (not included)."""
