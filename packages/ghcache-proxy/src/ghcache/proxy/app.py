@@ -38,6 +38,7 @@ from ghcache.proxy.responses import (
     error_answer,
     header,
     not_modified,
+    rewrite_body,
     send_whole,
     shaped,
     without_content,
@@ -262,7 +263,10 @@ class ProxyApp:
             notice=str(response.notice) if response.notice else None,
             keep_length=method == "HEAD",
         )
-        status, body = response.status, response.body
+        status = response.status
+        body = rewrite_body(
+            response.body, header(headers, "content-type"), self.api.rest_url, target.client_base
+        )
         if not_modified(request_headers, status, headers):
             status, body, headers = 304, b"", without_content(headers)
         elif method == "HEAD":

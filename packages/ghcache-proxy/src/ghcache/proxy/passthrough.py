@@ -16,7 +16,15 @@ from typing import Any
 import httpx
 
 from ghcache.proxy.ratelimits import RateLimitView
-from ghcache.proxy.responses import HOP_BY_HOP, Refusal, Send, encoded, shaped
+from ghcache.proxy.responses import (
+    HOP_BY_HOP,
+    Refusal,
+    Send,
+    encoded,
+    rewrite_body,
+    send_whole,
+    shaped,
+)
 from ghcache.proxy.target import Target
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -86,6 +94,23 @@ class PassThrough:
             await before_answer(answer.status_code)
             live = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers.raw]
             self._ratelimits.record(identity, resource, live)
+            content_type = answer.headers.get("content-type")
+            if content_type is not None and "json" in content_type.lower():
+                # An API answer (a created issue): its URLs must lead back here, so it is
+                # read whole, decoded, and sent with a length of its own.
+                body = rewrite_body(
+                    await answer.aread(), content_type, self._api_base, target.client_base
+                )
+                headers_out = shaped(
+                    [(k, v) for k, v in live if k.lower() != "content-encoding"],
+                    api_base=self._api_base,
+                    client_base=target.client_base,
+                    rate_limit=None,
+                    outcome="bypass",
+                )
+                headers_out.append(("Content-Length", str(len(body))))
+                await send_whole(send, answer.status_code, headers_out, body)
+                return answer.status_code
             headers_out = shaped(
                 live,
                 api_base=self._api_base,

@@ -1,7 +1,10 @@
 """What a client is sent: GitHub's status, headers and body, with the proxy's changes
 and nothing else.
 
-Changes: ``Link`` and ``Location`` point back through the proxy; ``X-RateLimit-*`` on
+Changes: ``Link`` and ``Location`` point back through the proxy, and so do the API URLs
+in a JSON body (``"url": "https://api.github.com/repos/o/r"``: PyGithub and octokit follow
+them, and PyGithub refuses a URL on another host than its base URL), at serving time only:
+entries keep GitHub's bytes, so ``ghcache api`` prints what GitHub sent; ``X-RateLimit-*`` on
 an answer GitHub did not just send are what is known now (:mod:`ghcache.proxy.ratelimits`);
 ``X-Ghcache`` says what happened (and ``X-Ghcache-Notice`` why a stale answer stood in);
 ``Access-Control-*`` are dropped, so that a web page cannot read a local cache through
@@ -64,6 +67,17 @@ def rewrite_url(name: str, value: str, api_base: str, client_base: str) -> str:
     if value.startswith(api_base):
         return client_base + value[len(api_base) :]
     return value
+
+
+def rewrite_body(body: bytes, content_type: str | None, api_base: str, client_base: str) -> bytes:
+    """A JSON body with each string that starts with the API's base URL moved under the
+    base the client used (GitHub's JSON never escapes ``/``)."""
+    if not body or content_type is None or "json" not in content_type.lower():
+        return body
+    needle = b'"' + api_base.encode()
+    if needle not in body:
+        return body
+    return body.replace(needle, b'"' + client_base.encode())
 
 
 def shaped(
