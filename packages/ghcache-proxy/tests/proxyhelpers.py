@@ -14,7 +14,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from ghcache.core.entry import Entry
@@ -145,3 +147,50 @@ def age_entries(cache_dir: Path, url: str, seconds: float) -> int:
             )
         )
     return len(entries)
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        values = [v for k, v in self.headers if k.lower() == name.lower()]
+        return ", ".join(values) if values else None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+CURL = shutil.which("curl")
+
+
+def curl(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    data: bytes | None = None,
+    workdir: Path,
+) -> Reply:
+    """One request with the real curl (with its own defaults, ``Accept: */*`` among them),
+    or with httpx where curl is not installed."""
+    if CURL is None:
+        with httpx.Client(trust_env=False, timeout=30) as client:
+            answer = client.request(method, url, headers=dict(headers or {}), content=data)
+            return Reply(answer.status_code, list(answer.headers.items()), answer.content)
+    head, body = workdir / "curl.head", workdir / "curl.body"
+    for path in (head, body):  # curl leaves a file alone when there is no body (a 304)
+        path.unlink(missing_ok=True)
+    args = [CURL, "-sS", "--noproxy", "*", "-X", method, "-D", str(head), "-o", str(body)]
+    for name, value in (headers or {}).items():
+        args += ["-H", f"{name}: {value}"]
+    if data is not None:
+        args += ["--data-binary", "@-"]
+    subprocess.run([*args, url], input=data, check=True, timeout=30, capture_output=True)
+    lines = head.read_bytes().decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    fields = [line.split(":", 1) for line in lines[1:] if ":" in line]
+    content = body.read_bytes() if body.exists() else b""
+    return Reply(status, [(k.strip(), v.strip()) for k, v in fields], content)
