@@ -17,6 +17,7 @@ import pytest
 from ghcache.core.cache import GitHubAPICache
 from ghcache.core.cid import cid_for_bytes
 from ghcache.core.entry import CorruptEntry, Entry
+from ghcache.core.index import INDEX_FILE
 from ghcache.core.store import DiskStore
 
 ENV = {"GITHUB_API_URL": "https://api.github.com/"}
@@ -227,9 +228,15 @@ def test_sigkill_mid_write_leaves_a_readable_cache(tmp_path: Path) -> None:
             assert entry.body.startswith(b"%d:" % int(entry.url[-1]))
         others = {p.name for p in directory.iterdir()} - {p.name for p in entry_files}
         leftovers = {n for n in others if n.startswith(".gh_api_") and n.endswith(".tmp")}
-        assert others - leftovers <= {"stats.json", ".stats.lock"}
+        index_files = {INDEX_FILE + suffix for suffix in ("", "-wal", "-shm")}
+        assert others - leftovers <= {"stats.json", ".stats.lock", *index_files}
         torn_writes += bool(leftovers)
         assert store.stats.read()["corrupt_dropped"] == 0
+        # The index survived the kill (SQLite rolled the writer's transaction back), and a
+        # sync brings it level with a file killed between its rename and its row.
+        store.sync()
+        on_disk = [p.stat().st_size for p in entry_files]
+        assert store.disk_usage() == (len(on_disk), sum(on_disk))
 
     store = DiskStore(directory)
     # Temp files of live writers are kept for a minute; a minute later prune removes them.

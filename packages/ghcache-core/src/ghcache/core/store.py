@@ -4,6 +4,11 @@ Writes go to a temp file in the same directory and are renamed into place, so
 readers never see a torn entry.  Anything unreadable is a miss and is removed.
 Expired entries stay for stale use; only eviction (least recently used first,
 by access time, which reads set explicitly) removes them.
+
+Every change of an entry file is recorded in the entry index
+(:mod:`ghcache.core.index`) in the same transaction, so sizes, listings, expiry
+and eviction never scan the directory.  Where no index can be kept (a read-only
+or lock-less filesystem) the store falls back to scanning, as it did before.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ghcache.core.entry import Entry
+from ghcache.core.index import EntryIndex, IndexUnavailable, Row
 from ghcache.core.kernel.entries import (
     ENTRY_PREFIX,
     ENTRY_SUFFIX,
@@ -27,10 +33,16 @@ from ghcache.core.kernel.settings import INT_SETTINGS
 from ghcache.core.stats import Stats
 from ghcache.core.verified import VerifiedReads
 
-__all__ = ["ENTRY_PREFIX", "ENTRY_SUFFIX", "CacheDirError", "DiskStore", "ensure_cache_dir"]
+__all__ = [
+    "ENTRY_PREFIX",
+    "ENTRY_SUFFIX",
+    "CacheDirError",
+    "DiskStore",
+    "Row",
+    "ensure_cache_dir",
+]
 
 DEFAULT_MAX_BYTES = int(INT_SETTINGS["CACHE_MAX_BYTES"][0])
-EVICT_TO_FRACTION = 0.9
 
 
 class CacheDirError(OSError):
@@ -61,6 +73,7 @@ class DiskStore:
         self.stats = Stats(self.directory)
         self._directory = os.fspath(self.directory)
         self._reads = VerifiedReads(self._directory)
+        self.index = EntryIndex(self._directory)
 
     def path_for(self, key: str) -> Path:
         return self.directory / f"{ENTRY_PREFIX}{key}{ENTRY_SUFFIX}"
@@ -79,39 +92,50 @@ class DiskStore:
         try:
             return self._reads.read(key, touch=touch)
         except CorruptEntry:
-            self._drop_corrupt(self.path_for(key))
+            self._drop_corrupt(key)
             return None
 
     def write(self, entry: Entry) -> None:
-        """Store ``entry`` atomically, then evict if the store is over budget."""
+        """Store ``entry`` atomically; over budget, the least recently used entries go."""
         if not is_safe_key(entry.key):
             raise CacheDirError(f"refusing to store an entry under the key {entry.key!r}")
         ensure_cache_dir(self.directory)
         path = self.path_for(entry.key)
         data = entry.to_bytes()
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+        evicted: list[str] = []
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-            os.replace(tmp, path)
+                handle.flush()
+                info = os.fstat(fd)  # the inode, size and first use the index records
+            with self.index.writing() as index:
+                os.replace(tmp, path)
+                index.put(entry.key, info, entry)
+                evicted = index.evict(self.max_bytes)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise CacheDirError(
                 f"cannot write to cache directory {self.directory}: {exc.strerror}"
             ) from None
-        if self._over_budget(len(data)):
-            self.evict()
+        if evicted:  # at a full cache nearly every write evicts: counted like hits are
+            self.stats.add_soon(evictions=len(evicted))
+        elif index.conn is None and self._over_budget(len(data)):
+            self._scan_evict()
 
     def delete(self, key: str) -> bool:
         if not is_safe_key(key):
             return False
-        try:
-            self.path_for(key).unlink()
-        except OSError:
-            return False
-        return True
+        removed = True
+        with self.index.writing() as index:
+            try:
+                self.path_for(key).unlink()
+            except OSError:
+                removed = False
+            index.remove(key)
+        return removed
 
     def paths(self) -> Iterator[Path]:
         try:
@@ -130,73 +154,85 @@ class DiskStore:
             if entry is not None:
                 yield entry
 
+    def listing(self) -> tuple[list[Row], int]:
+        """(a row for each valid entry file, newest first; how many files are not valid entries).
+
+        From the index, brought up to date with the directory's names first; nothing
+        is read but files that changed behind the index's back.  No access time moves.
+        """
+        try:
+            self.index.sync()
+            rows = self.index.rows(newest_first=True)
+        except IndexUnavailable:
+            rows = sorted((self._row(path) for path in self.paths()), key=_newest_first)
+        valid = [row for row in rows if row.ok]
+        return valid, len(rows) - len(valid)
+
+    def sync(self) -> None:
+        """Bring the index up to date with files changed behind its back (see ``index``)."""
+        with contextlib.suppress(IndexUnavailable):
+            self.index.sync()
+
     def disk_usage(self) -> tuple[int, int]:
-        """(number of entry files, total bytes)."""
-        count = total = 0
-        for path in self.paths():
-            with contextlib.suppress(OSError):
-                total += path.stat().st_size
-                count += 1
-        return count, total
+        """(number of entry files, total bytes), from the index's running totals."""
+        try:
+            return self.index.totals()
+        except IndexUnavailable:
+            return self._scan_usage()
 
     def clear(self) -> int:
         removed = 0
-        for path in self.paths():
-            with contextlib.suppress(OSError):
-                path.unlink()
-                removed += 1
+        with self.index.writing() as index:
+            for path in self.paths():
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed += 1
+                    index.remove(path.name[len(ENTRY_PREFIX) : -len(ENTRY_SUFFIX)])
         return removed
 
     def prune(self, *, now: float, max_stale: float) -> int:
         """Remove corrupt entries and those expired for longer than ``max_stale``."""
-        removed = 0
-        for path in list(self.paths()):
-            key = path.name[len(ENTRY_PREFIX) : -len(ENTRY_SUFFIX)]
-            entry = self.read(key, touch=False)
-            if entry is None:
-                removed += 1
-            elif now - entry.stored_at > entry.ttl + max_stale:
-                with contextlib.suppress(OSError):
-                    path.unlink()
+        try:
+            self.index.sync()
+        except IndexUnavailable:
+            return self._scan_prune(now=now, max_stale=max_stale)
+        removed = corrupt = 0
+        with self.index.writing() as index:
+            if index.conn is not None:
+                # A second of slack in the query; the rule itself is applied below.
+                for key, ok, stored_at, ttl in index.expired(now - max_stale + 1):
+                    if ok and not now - (stored_at or 0.0) > (ttl or 0.0) + max_stale:
+                        continue
+                    try:
+                        self.path_for(key).unlink()
+                    except FileNotFoundError:
+                        pass
+                    except OSError:
+                        continue
+                    index.remove(key)
                     removed += 1
+                    corrupt += not ok
+        if index.conn is None:
+            return self._scan_prune(now=now, max_stale=max_stale)
+        self.stats.add(corrupt_dropped=corrupt)
         self._remove_orphan_temps(now)
         return removed
 
     def evict(self) -> int:
-        """Remove least recently used entries until the store is under budget."""
-        files: list[tuple[float, int, Path]] = []
-        total = 0
-        for path in self.paths():
-            with contextlib.suppress(OSError):
-                info = path.stat()
-                files.append((info.st_atime, info.st_size, path))
-                total += info.st_size
-        if total <= self.max_bytes:
-            return 0
-        target = int(self.max_bytes * EVICT_TO_FRACTION)
-        evicted = 0
-        for _, size, path in sorted(files):
-            if total <= target:
-                break
-            with contextlib.suppress(OSError):
-                path.unlink()
-                total -= size
-                evicted += 1
-        self.stats.add(evictions=evicted)
-        return evicted
+        """Remove least recently used entries until the store is within its budget."""
+        evicted: list[str] = []
+        with self.index.writing() as index:
+            evicted = index.evict(self.max_bytes)
+        if index.conn is None:
+            return self._scan_evict()
+        self.stats.add(evictions=len(evicted))
+        return len(evicted)
 
-    def _over_budget(self, written: int) -> bool:
-        # A full scan per write would make puts O(entries).  Scanning with a
-        # chance proportional to the bytes written scans about once per
-        # max_bytes/64 written, whatever the entry sizes, so the store overshoots
-        # its budget by ~1/64 on average (a fixed 1-in-64 chance let 64 writes of
-        # just under max_bytes/64 go unchecked: twice the budget).
-        chance = written * 64 / self.max_bytes
-        return chance >= 1 or int.from_bytes(os.urandom(4), "big") < chance * 2**32
-
-    def _drop_corrupt(self, path: Path) -> None:
-        with contextlib.suppress(OSError):
-            path.unlink()
+    def _drop_corrupt(self, key: str) -> None:
+        with self.index.writing() as index:
+            with contextlib.suppress(OSError):
+                self.path_for(key).unlink()
+            index.remove(key)
         self.stats.add(corrupt_dropped=1)
 
     def _remove_orphan_temps(self, now: float) -> None:
@@ -210,3 +246,80 @@ class DiskStore:
                                 os.unlink(item.path)
         except OSError:
             return
+
+    # ---- without an index: scan the directory, as before the index ---------------------
+
+    def _row(self, path: Path) -> Row:
+        key = path.name[len(ENTRY_PREFIX) : -len(ENTRY_SUFFIX)]
+        try:
+            size = path.lstat().st_size
+            entry = Entry.from_bytes(read_untouched(path))
+        except (OSError, CorruptEntry):
+            return Row(key, 0, 0, "", "", "", 0, 0.0, 0.0, None, "")
+        row = (entry.method, entry.url, entry.scope, entry.status, entry.stored_at, entry.ttl)
+        return Row(key, size, 1, *row, entry.etag, entry.body_cid)
+
+    def _scan_usage(self) -> tuple[int, int]:
+        count = total = 0
+        for path in self.paths():
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size
+                count += 1
+        return count, total
+
+    def _scan_prune(self, *, now: float, max_stale: float) -> int:
+        removed = 0
+        for path in list(self.paths()):
+            key = path.name[len(ENTRY_PREFIX) : -len(ENTRY_SUFFIX)]
+            entry = self.read(key, touch=False)
+            if entry is None:
+                removed += 1
+            elif now - entry.stored_at > entry.ttl + max_stale:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed += 1
+        self._remove_orphan_temps(now)
+        return removed
+
+    def _scan_evict(self) -> int:
+        files: list[tuple[float, int, Path]] = []
+        total = 0
+        for path in self.paths():
+            with contextlib.suppress(OSError):
+                info = path.stat()
+                files.append((info.st_atime, info.st_size, path))
+                total += info.st_size
+        evicted = 0
+        for _, size, path in sorted(files):
+            if total <= self.max_bytes:
+                break
+            with contextlib.suppress(OSError):
+                path.unlink()
+                total -= size
+                evicted += 1
+        self.stats.add(evictions=evicted)
+        return evicted
+
+    def _over_budget(self, written: int) -> bool:
+        # Without an index a full scan per write would make puts O(entries): scan with a
+        # chance proportional to the bytes written, about once per max_bytes/64 written.
+        chance = written * 64 / self.max_bytes
+        return chance >= 1 or int.from_bytes(os.urandom(4), "big") < chance * 2**32
+
+
+def _newest_first(row: Row) -> float:
+    return -row.stored_at
+
+
+def read_untouched(path: Path) -> bytes:
+    """The file's bytes, leaving its access time (the LRU order) as it was."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOATIME", 0))
+    except PermissionError:  # O_NOATIME needs us to own the file: put the time back instead
+        before = os.stat(path)
+        raw = path.read_bytes()
+        with contextlib.suppress(OSError):
+            os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        return raw
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import click
@@ -16,9 +14,8 @@ from ghcache.cli.commands.stats import human_bytes
 from ghcache.cli.errors import GhcacheError
 from ghcache.core.cid import is_cid
 from ghcache.core.entry import CorruptEntry, Entry
-from ghcache.core.store import DiskStore
-
-_NOATIME = getattr(os, "O_NOATIME", 0)
+from ghcache.core.kernel import serving
+from ghcache.core.store import Row, read_untouched
 
 
 @click.group()
@@ -26,43 +23,7 @@ def cache() -> None:
     """List, inspect, clear and prune cached responses."""
 
 
-def peek_entries(store: DiskStore) -> tuple[list[tuple[Entry, int]], int]:
-    """(entry, file size) for each readable entry, and how many files were unreadable.
-
-    Looking must not count as use: eviction removes the least recently used
-    entries by access time, which ``DiskStore.read`` (and the kernel, on a
-    read) would refresh, so the file's times are put back after reading.
-    """
-    found: list[tuple[Entry, int]] = []
-    unreadable = 0
-    for path in store.paths():
-        try:
-            raw = read_untouched(path)
-            entry = Entry.from_bytes(raw)
-        except (OSError, CorruptEntry):
-            unreadable += 1
-            continue
-        found.append((entry, len(raw)))
-    return found, unreadable
-
-
-def read_untouched(path: Path) -> bytes:
-    """The file's bytes, leaving its access time as it was."""
-    try:
-        fd = os.open(path, os.O_RDONLY | _NOATIME)
-    except PermissionError:  # O_NOATIME needs us to own the file: put the time back instead
-        before = os.stat(path)
-        raw = path.read_bytes()
-        try:
-            os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-        except OSError:
-            pass  # not ours to change: reading still works
-        return raw
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
-
-
-def describe(entry: Entry, size: int, now: float) -> dict[str, Any]:
+def describe(entry: Entry | Row, size: int, now: float) -> dict[str, Any]:
     return {
         "key": entry.key,
         "method": entry.method,
@@ -70,9 +31,9 @@ def describe(entry: Entry, size: int, now: float) -> dict[str, Any]:
         "scope": entry.scope,
         "status": entry.status,
         "stored_at": entry.stored_at,
-        "age": round(entry.age(now), 3),
+        "age": round(serving.age(entry.stored_at, now), 3),
         "ttl": entry.ttl,
-        "fresh": entry.is_fresh(now),
+        "fresh": serving.is_fresh(entry.stored_at, entry.ttl, now),
         "etag": entry.etag,
         "body_cid": entry.body_cid,
         "bytes": size,
@@ -97,20 +58,24 @@ def list_entries(as_json: bool) -> None:
     settings = load_settings()
     store = open_store(settings)
     now = time.time()
-    found, unreadable = peek_entries(store)
-    found.sort(key=lambda item: item[0].stored_at, reverse=True)
-    rows = [describe(entry, size, now) for entry, size in found]
+    # From the store's index, newest first: no entry file is read, no access time moves.
+    found, unreadable = store.listing()
     if as_json:
-        click.echo(json.dumps(rows))
+        click.echo(json.dumps([describe(row, row.size, now) for row in found]))
     else:
-        for row in rows:
-            state = "fresh" if row["fresh"] else "stale"
-            scope = "shared" if row["scope"] == "shared" else "identity"
-            click.echo(
-                f"{row['key']}  {row['status']:>3}  {state:<5}  {short_age(row['age']):>4}"
-                f"  {scope:<8}  {human_bytes(row['bytes']):>9}  {row['method']} {row['url']}"
+        sizes: dict[int, str] = {}  # entries share few sizes: format each once
+        lines = []
+        for row in found:
+            state = "fresh" if serving.is_fresh(row.stored_at, row.ttl, now) else "stale"
+            scope = "shared" if row.scope == "shared" else "identity"
+            size = sizes.get(row.size) or sizes.setdefault(row.size, human_bytes(row.size))
+            lines.append(
+                f"{row.key}  {row.status:>3}  {state:<5}"
+                f"  {short_age(serving.age(row.stored_at, now)):>4}"
+                f"  {scope:<8}  {size:>9}  {row.method} {row.url}\n"
             )
-        if not rows:
+        click.echo("".join(lines), nl=False)  # one write: 100,000 echo calls cost a second
+        if not found:
             click.echo(f"no cached responses in {settings.cache_dir}", err=True)
     if unreadable:
         click.echo(f"ghcache: {unreadable} unreadable entry file(s) skipped", err=True)
