@@ -62,6 +62,7 @@ def lookup_entry(key: str, settings: Settings, newer_than: float) -> bool | None
         store = DiskStore(settings.cache_dir, max_bytes=settings.max_bytes)
         found = backend.find(key, newer_than, store)
     except Exception as exc:  # a lookup must never break the request that asked
+        _backends.failed(settings)
         _notice(endpoint, f"IPFS lookup failed, asking GitHub: {exc}")
         return None
     return True if found is not None else None
@@ -83,6 +84,7 @@ def entry_stored(entry: Entry, settings: Settings) -> None:
         except TooLarge as exc:
             log.debug("not kept in IPFS: %s", exc)
     except Exception as exc:
+        _backends.failed(settings)
         _notice(endpoint, f"could not keep the answer in IPFS: {exc}")
 
 
@@ -103,6 +105,12 @@ class _OpenedOnce:
             except Exception as exc:
                 log.debug("ipfs off: %s", exc)
         return self.opened
+
+    def failed(self, settings: Settings) -> None:
+        """The node failed this process once: a down or hanging node is not waited for again
+        (a CLI process is one call; the store after the lookup would wait a second time)."""
+        if settings is self.settings:
+            self.opened = None
 
 
 _backends = _OpenedOnce()
