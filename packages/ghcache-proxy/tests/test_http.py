@@ -37,7 +37,9 @@ def test_the_clients_own_etag_is_answered_304(get, hub: FakeHub) -> None:  # typ
     again = get("repos/octo/empty", {**ALICE, "If-None-Match": etag})
     assert (again.status, again.header("x-ghcache"), again.body) == (304, "hit", b"")
     assert again.header("etag") == etag
-    weak_list = get("repos/octo/empty", {**ALICE, "If-None-Match": f'"x", {etag.removeprefix("W/")}'})
+    weak_list = get(
+        "repos/octo/empty", {**ALICE, "If-None-Match": f'"x", {etag.removeprefix("W/")}'}
+    )
     assert weak_list.status == 304
     other = get("repos/octo/empty", {**ALICE, "If-None-Match": '"not-this-one"'})
     assert (other.status, other.body) == (200, first.body)

@@ -37,6 +37,7 @@ from ghcache.proxy.responses import (
     Send,
     error_answer,
     header,
+    header_map,
     not_modified,
     rewrite_body,
     send_whole,
@@ -48,6 +49,8 @@ from ghcache.proxy.target import Target, parse_target
 
 log = logging.getLogger("ghcache.proxy")
 
+# Request headers at most (GitHub's edge refuses far smaller ones).
+MAX_HEADER_BYTES = 64 * 1024
 # A body read whole to key the request (a GraphQL query); GitHub's own queries are far smaller.
 MAX_KEYED_BODY = 1 << 20
 WORKER_THREADS = 16
@@ -71,10 +74,10 @@ class Answer:
     limited_until: float | None  # GitHub refuses this identity and resource until then
 
 
-def keyed_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def keyed_headers(fields: dict[str, str]) -> list[tuple[str, str]]:
     out = []
     for name in _KEYED_HEADERS:
-        value = header(headers, name.lower())
+        value = fields.get(name.lower())
         # curl, requests and httpx send "*/*" when nothing is asked: GitHub answers it with
         # its default media type, as for gh's empty Accept, so it shares gh's entries.
         if value is not None and not (name == "Accept" and value.strip() == "*/*"):
@@ -82,17 +85,17 @@ def keyed_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def is_streamed(method: str, target: Target, headers: list[tuple[str, str]]) -> bool:
+def is_streamed(method: str, target: Target, fields: dict[str, str]) -> bool:
     if method == "POST":
         return not target.is_graphql
     if method not in ("GET", "HEAD"):
         return True
-    accept = header(headers, "accept") or ""
+    accept = fields.get("accept", "")
     return "application/octet-stream" in accept or _DOWNLOAD.search(target.path) is not None
 
 
-async def read_body(receive: Receive, headers: list[tuple[str, str]]) -> bytes:
-    declared = header(headers, "content-length")
+async def read_body(receive: Receive, fields: dict[str, str]) -> bytes:
+    declared = fields.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_KEYED_BODY:
         raise Refusal(413, f"a body to cache is at most {MAX_KEYED_BODY} bytes")
     chunks = []
@@ -158,11 +161,16 @@ class ProxyApp:
     async def _serve(
         self, scope: dict[str, Any], receive: Receive, send: Send
     ) -> tuple[int, str, str]:
+        # h11 bounds only what it has not yet parsed: headers that arrive in one piece
+        # are checked here.
+        if sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > MAX_HEADER_BYTES:
+            raise Refusal(431, f"request headers are larger than {MAX_HEADER_BYTES} bytes")
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        fields = header_map(headers)
         target = parse_target(
             scope.get("raw_path") or scope["path"].encode(),
             scope.get("query_string", b""),
-            header(headers, "host"),
+            fields.get("host"),
             self.api,
             loopback_only=self.loopback_only,
         )
@@ -170,17 +178,17 @@ class ProxyApp:
         if target.path == STATUS_PATH:
             await self._status(send)
             return 200, "status", target.path
-        identity = Identity.from_header(header(headers, "authorization"))
+        identity = Identity.from_header(fields.get("authorization"))
         client = self.pool.client_for(identity)
         resource = resource_for(target.path, graphql=target.is_graphql)
-        if is_streamed(method, target, headers):
+        if is_streamed(method, target, fields):
             status = await self._forward(
                 method, target, headers, request_body(receive), receive, send, client, identity
             )
             return status, "bypass", target.path
-        body = await read_body(receive, headers)
+        body = await read_body(receive, fields)
         request = ApiRequest.for_url(
-            method, target.url, self.api, keyed_headers(headers), body or None
+            method, target.url, self.api, keyed_headers(fields), body or None
         )
         cached = client.cache_request_for(request)
         if cached is None:  # a GraphQL mutation, a GET with a body
@@ -195,7 +203,7 @@ class ProxyApp:
         if answer.response is None:
             raise self._refusal(answer)
         status, outcome = await self._reply(
-            method, target, headers, answer, identity, resource, send
+            method, target, fields, answer, identity, resource, send
         )
         return status, outcome, target.path
 
@@ -235,7 +243,7 @@ class ProxyApp:
         self,
         method: str,
         target: Target,
-        request_headers: list[tuple[str, str]],
+        fields: dict[str, str],
         answer: Answer,
         identity: Identity,
         resource: str,
@@ -267,7 +275,7 @@ class ProxyApp:
         body = rewrite_body(
             response.body, header(headers, "content-type"), self.api.rest_url, target.client_base
         )
-        if not_modified(request_headers, status, headers):
+        if not_modified(fields, status, headers):
             status, body, headers = 304, b"", without_content(headers)
         elif method == "HEAD":
             body = b""

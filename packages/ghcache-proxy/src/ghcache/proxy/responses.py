@@ -117,6 +117,15 @@ def one_line(text: str) -> str:
     return "".join(c if " " <= c <= "~" else "?" for c in text)[:500]
 
 
+def header_map(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Header values by lower-case name, repeated ones joined (RFC 9110 5.3)."""
+    fields: dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        fields[key] = f"{fields[key]}, {value}" if key in fields else value
+    return fields
+
+
 def header(headers: Iterable[tuple[str, str]], name: str) -> str | None:
     values = [value for key, value in headers if key.lower() == name]
     return ", ".join(values) if values else None
@@ -127,19 +136,17 @@ def _opaque(tag: str) -> str:
     return tag[2:] if tag.startswith("W/") else tag
 
 
-def not_modified(
-    request: list[tuple[str, str]], status: int, response: list[tuple[str, str]]
-) -> bool:
+def not_modified(request: dict[str, str], status: int, response: list[tuple[str, str]]) -> bool:
     """Whether the client already holds this answer: its ``If-None-Match`` names the ETag
     (weak comparison), or without one, ``If-Modified-Since`` is not before ``Last-Modified``."""
     if status != 200:
         return False
-    tags = header(request, "if-none-match")
+    tags = request.get("if-none-match")
     if tags is not None:
         etag = header(response, "etag")
         wanted = {_opaque(tag) for tag in tags.split(",")}
         return "*" in wanted or (etag is not None and _opaque(etag) in wanted)
-    since, modified = header(request, "if-modified-since"), header(response, "last-modified")
+    since, modified = request.get("if-modified-since"), header(response, "last-modified")
     if since is None or modified is None:
         return False
     try:
