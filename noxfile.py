@@ -27,6 +27,7 @@ PACKAGES = [
     "ghcache-core",
     "ghcache-crypto",
     "ghcache-p2p",
+    "ghcache-ipfs",
     "ghcache-cli",
     "ghcache-proxy",
     "ghcache-validate",
@@ -185,7 +186,7 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def build(session: nox.Session) -> None:
-    """Build sdists and wheels of all seven packages into dist/, with a wheelhouse of their
+    """Build sdists and wheels of every package into dist/, with a wheelhouse of their
     dependencies, then prove a fresh venv installs ghcache-cli[p2p], ghcache-proxy and
     ghcache-validate from dist/ alone (``pip install --no-index --find-links dist``)."""
     # Without build isolation (the backend is installed here): about 1 s a package, not 12.

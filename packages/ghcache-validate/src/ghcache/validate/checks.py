@@ -27,6 +27,7 @@ DEPENDENCIES = (
     ("ghcache.core", "ghcache-core"),
     ("ghcache.crypto", "ghcache-crypto"),
     ("ghcache.p2p", "ghcache-p2p"),
+    ("ghcache.ipfs", "ghcache-ipfs"),
     ("ghcache.cli", "ghcache-cli"),
     ("httpx", "httpx"),
     ("click", "click"),

@@ -1,5 +1,5 @@
 """``ghcache-validate verify``: the checks of :mod:`ghcache.validate.checks` and
-:mod:`ghcache.validate.daemon_checks`, in order."""
+:mod:`ghcache.validate.daemon_checks` and :mod:`ghcache.validate.ipfs_checks`, in order."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from ghcache.validate.daemon_checks import (
     check_peer_round_trip,
     check_peers,
 )
+from ghcache.validate.ipfs_checks import check_ipfs
 from ghcache.validate.report import CheckResult, Report
 
 INSTALLED_CHECKS: tuple[tuple[str, Callable[[Context, dict[str, Any]], str]], ...] = (
@@ -36,6 +37,7 @@ INSTALLED_CHECKS: tuple[tuple[str, Callable[[Context, dict[str, Any]], str]], ..
     ("daemon secret", check_daemon_secret),
     ("peers", check_peers),
     ("peer round trip", check_peer_round_trip),
+    ("ipfs", check_ipfs),
 )
 
 
