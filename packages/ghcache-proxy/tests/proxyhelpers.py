@@ -74,13 +74,13 @@ class ProxyProcess:
 
     @classmethod
     def start(cls, cache_dir: Path, hub: FakeHub, **extra: str) -> ProxyProcess:
-        env = clean_env(
-            cache_dir,
-            GITHUB_API_URL=hub.url,
-            CACHE_PROXY_PORT="0",
-            CACHE_LOG_LEVEL="DEBUG",
+        settings = {
+            "GITHUB_API_URL": hub.url,
+            "CACHE_PROXY_PORT": "0",
+            "CACHE_LOG_LEVEL": "DEBUG",
             **extra,
-        )
+        }
+        env = clean_env(cache_dir, **settings)
         log_path = cache_dir.parent / "proxy.stderr"
         with log_path.open("wb") as log:
             process = subprocess.Popen(

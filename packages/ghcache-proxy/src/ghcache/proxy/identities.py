@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-import httpx
-
 from ghcache.core.client import CachingClient
 from ghcache.core.config import Settings
 from ghcache.core.hosts import ApiHost
@@ -23,7 +21,7 @@ from ghcache.core.upstream import Upstream
 from ghcache.proxy.responses import Refusal
 
 # Clients kept for the identities seen most recently; an older one is made again when
-# its identity comes back (it holds no state beyond a connection pool shared by all).
+# its identity comes back (it holds no state beyond its connection pool).
 MAX_CLIENTS = 256
 
 
@@ -48,7 +46,10 @@ class Identity:
 
 
 class ClientPool:
-    """One :class:`CachingClient` per identity, sharing one store and one connection pool.
+    """One :class:`CachingClient` per identity, sharing one store.
+
+    Each has its own connection pool: httpx reads ``HTTPS_PROXY``/``NO_PROXY`` only for a
+    client that builds its own transport, and the proxy's upstream honours them as gh does.
 
     Used from the event loop only; the clients themselves are used from worker threads
     (a CachingClient is safe there: the CLI's pages and the Python API do the same)."""
@@ -57,7 +58,6 @@ class ClientPool:
         self.settings = settings
         self.api = api
         self.store = DiskStore(settings.cache_dir, max_bytes=settings.max_bytes)
-        self.transport = httpx.HTTPTransport()
         self._clients: OrderedDict[str | None, CachingClient] = OrderedDict()
 
     def client_for(self, identity: Identity) -> CachingClient:
@@ -65,15 +65,13 @@ class ClientPool:
         if client is not None:
             self._clients.move_to_end(identity.credential)
             return client
-        upstream = Upstream(
-            identity.credential, timeout=self.settings.upstream_timeout, transport=self.transport
-        )
+        upstream = Upstream(identity.credential, timeout=self.settings.upstream_timeout)
         client = CachingClient(
             self.settings, self.api, identity.credential, upstream=upstream, store=self.store
         )
         self._clients[identity.credential] = client
         if len(self._clients) > MAX_CLIENTS:
-            # Not closed: closing an httpx client closes the transport every client shares.
+            # Not closed: a worker thread may be using it; its sockets go with it.
             self._clients.popitem(last=False)
         return client
 
@@ -81,5 +79,6 @@ class ClientPool:
         return len(self._clients)
 
     def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
         self._clients.clear()
-        self.transport.close()
