@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import sys
 import threading
 import time
@@ -105,6 +106,12 @@ class KuboState:
 class Handler(BaseHTTPRequestHandler):
     server: FakeKuboServer
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body leave in two writes: without this, Nagle and delayed ACKs add
+        # ~40 ms to every answer on loopback (Go's net/http, which Kubo uses, sets it too).
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
