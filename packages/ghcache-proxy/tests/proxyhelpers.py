@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -161,6 +161,19 @@ class Reply:
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+
+class Get(Protocol):
+    """A request to the proxy by path (the ``get`` fixture of test_http.py)."""
+
+    def __call__(
+        self,
+        path: str,
+        headers: dict[str, str],
+        *,
+        method: str = "GET",
+        data: bytes | None = None,
+    ) -> Reply: ...
 
 
 CURL = shutil.which("curl")

@@ -6,29 +6,35 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from ghcache.fakehub import FakeHub
 
 if TYPE_CHECKING:
-    from proxyhelpers import ProxyProcess, Reply
+    from proxyhelpers import Get, ProxyProcess, Reply
 
 helpers = sys.modules["ghcache_proxy_helpers"]  # loaded by conftest.py
 ALICE, BOB = helpers.ALICE, helpers.BOB
 
 
 @pytest.fixture
-def get(proxy: ProxyProcess, tmp_path: Path):  # type: ignore[no-untyped-def]
-    def request(path: str, headers: dict[str, str], **kwargs: object) -> Reply:
-        return helpers.curl(proxy.url + path, headers=headers, workdir=tmp_path, **kwargs)
+def get(proxy: ProxyProcess, tmp_path: Path) -> Get:
+    def request(
+        path: str, headers: dict[str, str], *, method: str = "GET", data: bytes | None = None
+    ) -> Reply:
+        return helpers.curl(
+            proxy.url + path, headers=headers, method=method, data=data, workdir=tmp_path
+        )
 
     return request
 
 
-def test_the_clients_own_etag_is_answered_304(get, hub: FakeHub) -> None:  # type: ignore[no-untyped-def]
+def test_the_clients_own_etag_is_answered_304(get: Get, hub: FakeHub) -> None:
     first = get("repos/octo/empty", ALICE)
     assert (first.status, first.header("x-ghcache")) == (200, "miss")
     etag = first.header("etag")
@@ -46,8 +52,8 @@ def test_the_clients_own_etag_is_answered_304(get, hub: FakeHub) -> None:  # typ
     assert hub.upstream_count() == counted  # all of it answered by the proxy
 
 
-def test_link_headers_and_body_urls_lead_back_through_the_proxy(  # type: ignore[no-untyped-def]
-    get, proxy: ProxyProcess, hub: FakeHub
+def test_link_headers_and_body_urls_lead_back_through_the_proxy(
+    get: Get, proxy: ProxyProcess, hub: FakeHub
 ) -> None:
     page = get("repos/octo/big/issues?per_page=100", ALICE)
     link = page.header("link") or ""
@@ -63,7 +69,7 @@ def test_link_headers_and_body_urls_lead_back_through_the_proxy(  # type: ignore
     assert enterprise.json()[0]["url"].startswith(proxy.url + "api/v3/repos/octo/big/")
 
 
-def test_a_mutation_goes_through_and_invalidates(get, hub: FakeHub) -> None:  # type: ignore[no-untyped-def]
+def test_a_mutation_goes_through_and_invalidates(get: Get, hub: FakeHub) -> None:
     assert get("repos/octo/hello/issues/7", ALICE).header("x-ghcache") == "miss"
     assert get("repos/octo/hello/issues", ALICE).header("x-ghcache") == "miss"
     assert get("repos/octo/hello/issues/7", ALICE).header("x-ghcache") == "hit"
@@ -85,8 +91,8 @@ def test_a_mutation_goes_through_and_invalidates(get, hub: FakeHub) -> None:  # 
     ]
 
 
-def test_a_5xx_is_answered_stale_then_revalidated(  # type: ignore[no-untyped-def]
-    get, proxy: ProxyProcess, hub: FakeHub
+def test_a_5xx_is_answered_stale_then_revalidated(
+    get: Get, proxy: ProxyProcess, hub: FakeHub
 ) -> None:
     fresh = get("repos/octo/hello/pulls", ALICE)
     assert fresh.header("x-ghcache") == "miss"
@@ -103,7 +109,7 @@ def test_a_5xx_is_answered_stale_then_revalidated(  # type: ignore[no-untyped-de
     assert hub.counted("ghp_alice") == counted
 
 
-def test_graphql_at_both_paths_per_identity(get) -> None:  # type: ignore[no-untyped-def]
+def test_graphql_at_both_paths_per_identity(get: Get) -> None:
     query = json.dumps({"query": "query { viewer { login } }"}).encode()
 
     def ask(path: str, who: dict[str, str]) -> Reply:
@@ -126,7 +132,7 @@ def test_graphql_at_both_paths_per_identity(get) -> None:  # type: ignore[no-unt
     assert answer.header("x-ghcache") == "bypass"
 
 
-def test_rate_limit_headers_on_a_hit_are_known_now(get, hub: FakeHub) -> None:  # type: ignore[no-untyped-def]
+def test_rate_limit_headers_on_a_hit_are_known_now(get: Get, hub: FakeHub) -> None:
     hub.add_token("ghp_carol", "carol")
     carol = {"Authorization": "Bearer ghp_carol"}
     first = get("repos/octo/hello/issues/11", carol)
@@ -158,8 +164,8 @@ def test_rate_limit_headers_on_a_hit_are_known_now(get, hub: FakeHub) -> None:  
     assert hub.upstream_count() == counted
 
 
-def test_entries_are_shared_with_ghcache_api_both_ways(  # type: ignore[no-untyped-def]
-    get, proxy: ProxyProcess, hub: FakeHub
+def test_entries_are_shared_with_ghcache_api_both_ways(
+    get: Get, proxy: ProxyProcess, hub: FakeHub
 ) -> None:
     hub.add_token("ghp_dave", "dave")
     dave = {"Authorization": "token ghp_dave"}
@@ -178,3 +184,23 @@ def test_entries_are_shared_with_ghcache_api_both_ways(  # type: ignore[no-untyp
     assert cli.returncode == 0, cli.stderr
     assert cli.stdout.rstrip(b"\n") == first.body.replace(proxy.url.encode(), hub.url.encode())
     assert hub.upstream_count() == requests + 1  # the proxy's miss, and nothing else
+
+
+def test_uploads_and_downloads_stream_through_and_are_never_stored(
+    proxy: ProxyProcess, hub: FakeHub, http: httpx.Client
+) -> None:
+    text = "x" * (3 << 20)
+    payload = json.dumps({"title": "a large one", "body": text}).encode()
+
+    def chunks() -> Iterator[bytes]:  # sent chunked: the proxy never holds it whole
+        for start in range(0, len(payload), 65536):
+            yield payload[start : start + 65536]
+
+    created = http.post("repos/octo/big/issues", headers=ALICE, content=chunks())
+    assert (created.status_code, created.headers["x-ghcache"]) == (201, "bypass")
+    number = created.json()["number"]
+    fetched = http.get(f"repos/octo/big/issues/{number}", headers=ALICE)
+    assert fetched.json()["body"] == text
+    download = http.get("repos/octo/hello/tarball/main", headers=ALICE)
+    assert download.headers["x-ghcache"] == "bypass"
+    assert not helpers.stored(proxy.cache_dir, hub.url + "repos/octo/hello/tarball/main")
