@@ -51,6 +51,23 @@ def test_a_file_written_just_now_is_hashed_on_every_read(tmp_path: Path) -> None
     assert back is not None and back.body == b'{"a":1}' and back.data == {"a": 1}
 
 
+def test_a_use_reaches_the_access_time_later_and_the_memo_survives_it(tmp_path: Path) -> None:
+    store = DiskStore(tmp_path)
+    entry = stored(store, "repos/o/r", b'{"a":1}')
+    path = store.path_for(entry.key)
+    old = age(path)
+    assert store.read(entry.key) is not None and remembered(store, entry.key)
+    before = time.time_ns()
+    assert store.read(entry.key) is not None
+    assert path.stat().st_atime_ns == old  # held back: no utime (and ctime move) per read
+    store._reads.record_uses()  # what the timer, exit or an eviction does
+    assert path.stat().st_atime_ns >= before
+    assert path.stat().st_mtime_ns == old
+    known = store._reads._known[entry.key]
+    assert known.version[3] == path.stat().st_ctime_ns  # our own touch: still the same version
+    assert store.read(entry.key) is not None and remembered(store, entry.key)
+
+
 @pytest.mark.parametrize("restore_mtime", [False, True], ids=["mtime-moved", "mtime-restored"])
 def test_a_body_rewritten_in_place_is_refused(tmp_path: Path, restore_mtime: bool) -> None:
     store = DiskStore(tmp_path)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ghcache.core.kernel.entries import (
@@ -145,7 +145,7 @@ class Writer:
         assert self.conn is not None
         return int(self.conn.execute("SELECT bytes FROM totals").fetchone()[0])
 
-    def evict(self, max_bytes: int) -> list[str]:
+    def evict(self, max_bytes: int, prepare: Callable[[], None] | None = None) -> list[str]:
         """Remove least recently used entry files until the store is within ``max_bytes``.
 
         Rows are ordered by the access time they recorded, which is never later than the
@@ -156,6 +156,8 @@ class Writer:
         if self.conn is None:
             return []
         total = self.total_bytes()
+        if total > max_bytes and prepare is not None:
+            prepare()  # e.g. this process's uses not yet in the files' access times
         evicted: list[str] = []
         after: tuple[int, str] = (-(2**63), "")
         checked: list[tuple[int, str, int]] = []  # (true atime, key, size), sorted

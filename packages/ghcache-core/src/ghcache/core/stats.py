@@ -5,22 +5,23 @@ The file format, lock and in-place update are :mod:`ghcache.core.kernel.counters
 
 ``Stats.add_soon`` is for callers that count at a high rate (``GitHubAPICache.get``):
 the locked read-modify-write of ``stats.json`` costs more than a whole hit, so the
-increments wait in the process and are added under the lock within a second, at
-exit, and before this process reads the counters.  Nothing is lost or counted twice
-across processes; a process killed by a signal loses at most its last second.
+increments wait in the process (:mod:`ghcache.core.deferred`) and are added under the
+lock within a second, at exit, and before this process reads the counters.  Nothing is
+lost or counted twice across processes; a process killed by a signal loses at most its
+last second.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import fcntl
 import os
-import sys
 import threading
 from pathlib import Path
 from typing import Any
 
+from ghcache.core import deferred
+from ghcache.core.deferred import FLUSH_EVERY
 from ghcache.core.kernel.counters import (
     COUNTERS,
     LOCK_FILE,
@@ -31,9 +32,6 @@ from ghcache.core.kernel.counters import (
 )
 
 __all__ = ["COUNTERS", "FLUSH_EVERY", "LOCK_FILE", "STATS_FILE", "Stats", "flush", "summarize"]
-
-# Seconds an increment passed to ``add_soon`` may wait before it is in stats.json.
-FLUSH_EVERY = 1.0
 
 
 class Stats:
@@ -95,51 +93,35 @@ class _Pending:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[str, tuple[Stats, dict[str, int]]] = {}
-        self._timer: threading.Timer | None = None
-        self._exit_hooks_pid = 0
         os.register_at_fork(after_in_child=self._forget)
 
     def add(self, stats: Stats, increments: dict[str, int]) -> None:
+        directory = stats._directory
         with self._lock:
-            _, counts = self._counts.setdefault(stats._directory, (stats, {}))
+            found = self._counts.get(directory)
+            if found is None:
+                found = self._counts[directory] = (stats, {})
+                deferred.due(("stats", directory), lambda: self.flush(directory))
+            counts = found[1]
             for name, value in increments.items():
                 counts[name] = counts.get(name, 0) + value
-            if self._timer is None:
-                self._timer = threading.Timer(FLUSH_EVERY, self.flush)
-                self._timer.daemon = True
-                self._timer.start()
-            if self._exit_hooks_pid != os.getpid():
-                self._register_exit_hooks()
 
     def flush(self, directory: str | None = None) -> None:
         """Add what is pending (for one directory, or all) to stats.json."""
         with self._lock:
             if directory is None:
                 taken, self._counts = self._counts, {}
-                if self._timer is not None:
-                    self._timer.cancel()
-                    self._timer = None
             else:
                 found = self._counts.pop(directory, None)
                 taken = {} if found is None else {directory: found}
         for stats, counts in taken.values():
             stats.add(**counts)  # under the lock file: exact with every other process
 
-    def _register_exit_hooks(self) -> None:
-        self._exit_hooks_pid = os.getpid()
-        atexit.register(self.flush)
-        # multiprocessing's children end with os._exit after its own finalizers, not atexit.
-        if "multiprocessing" in sys.modules:
-            from multiprocessing import util
-
-            util.Finalize(None, self.flush, exitpriority=0)
-
     def _forget(self) -> None:
         # A forked child inherits the parent's pending increments: they are the parent's
         # to add.  The lock may have been held by a thread that does not exist here.
         self._lock = threading.Lock()
         self._counts = {}
-        self._timer = None
 
 
 _pending = _Pending()

@@ -113,7 +113,7 @@ class DiskStore:
             with self.index.writing() as index:
                 os.replace(tmp, path)
                 index.put(entry.key, info, entry)
-                evicted = index.evict(self.max_bytes)
+                evicted = index.evict(self.max_bytes, prepare=self._reads.record_uses)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -222,7 +222,7 @@ class DiskStore:
         """Remove least recently used entries until the store is within its budget."""
         evicted: list[str] = []
         with self.index.writing() as index:
-            evicted = index.evict(self.max_bytes)
+            evicted = index.evict(self.max_bytes, prepare=self._reads.record_uses)
         if index.conn is None:
             return self._scan_evict()
         self.stats.add(evictions=len(evicted))
@@ -282,6 +282,7 @@ class DiskStore:
         return removed
 
     def _scan_evict(self) -> int:
+        self._reads.record_uses()
         files: list[tuple[float, int, Path]] = []
         total = 0
         for path in self.paths():

@@ -5,14 +5,20 @@ The CLI's hit reads one entry per process and checks all of it
 the same entries again and again; :class:`VerifiedReads` remembers, per key, the
 file version it verified (inode, size, mtime and ctime) with the parsed header,
 and while the file is still that version it reads only the body, with no parse
-and no hash.  Opening, the file checks and the touch are the kernel's.
+and no hash: open, ``pread``, ``fstat``, close.  Opening, the file checks and the
+touch are the kernel's.
 
 What counts as "could have changed": any write moves the mtime, any metadata
 change (an mtime set back by hand included) moves the ctime, a replacement
 (how ghcache writes) brings a new inode.  File times tick coarsely, so a version
 is remembered only when its mtime is older than ``RACY_NS`` (a write within the
-same tick could keep the timestamp, as git's "racy clean" entries), and an
-``fstat`` after the read catches a write in place during it.
+same tick could keep the timestamp, as git's "racy clean" entries), and the
+``fstat`` comes after the read, so a write during it shows.
+
+A use is recorded in the file's access time (the LRU order) as the kernel does,
+but later: within a second (:mod:`ghcache.core.deferred`), at exit, and before
+this process evicts; a ``utime`` per hit, and the ctime it moves, cost more than
+the rest of the read.
 """
 
 from __future__ import annotations
@@ -20,16 +26,16 @@ from __future__ import annotations
 import os
 import time
 
+from ghcache.core import deferred
 from ghcache.core.kernel.entries import (
-    BodyMismatch,
     CorruptEntry,
     EntryFields,
-    open_entry_file,
+    check_entry_stat,
+    open_entry_fd,
     parse_entry,
     read_exactly,
     touch_entry,
 )
-from ghcache.core.kernel.keys import cid_for_bytes
 
 __all__ = ["RACY_NS", "VerifiedReads"]
 
@@ -39,6 +45,10 @@ RACY_NS = 2_000_000_000
 REMEMBERED = 8192
 
 Version = tuple[int, int, int, int]
+
+
+def _version(info: os.stat_result) -> Version:
+    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
 class _Known:
@@ -58,68 +68,81 @@ class VerifiedReads:
         self.directory = directory
         self.remembered = remembered
         self._known: dict[str, _Known] = {}
-
-    def forget(self, key: str) -> None:
-        self._known.pop(key, None)
+        self._touches: dict[str, int] = {}  # key -> when it was used (ns), not yet recorded
+        self._touches_due = False
 
     def read(self, key: str, *, touch: bool) -> EntryFields | None:
         """As ``read_entry_file``: the checked entry, None, or CorruptEntry to drop it."""
-        opened = open_entry_file(self.directory, key)
-        if opened is None:
+        fd = open_entry_fd(self.directory, key)
+        if fd is None:
             return None
-        fd, info = opened
         try:
-            version = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-            known = self._known.get(key)
-            raw = b""
-            if known is not None and known.version == version:
-                fields = known.header.with_body(
-                    _pread_exactly(fd, known.body_length, known.body_start)
-                )
-            else:
-                known = None
-                raw = read_exactly(fd, info.st_size, check_end=False)  # the fstat below checks
-                fields = parse_entry(raw)
-                if fields.key != key:
-                    raise CorruptEntry("entry stored under another key")
-            if touch:
-                touch_entry(fd, info)
-            after = os.fstat(fd)
+            fields = self._read(fd, key)
         except OSError:
             return None  # the file vanished under us: a miss
         finally:
             os.close(fd)
-        self._known.pop(key, None)  # re-inserted last: the memo drops its oldest keys first
-        if after.st_size != info.st_size:
-            raise CorruptEntry("file changed while read")
-        if after.st_mtime_ns != info.st_mtime_ns:
-            # Written in place while we read: check what we got, remember nothing.
-            if known is not None and cid_for_bytes(fields.body) != fields.body_cid:
-                raise BodyMismatch("body does not match its CID")
-            return fields
-        if info.st_mtime_ns < time.time_ns() - RACY_NS:
-            self._remember(key, after, fields, raw, known)
+        if touch and fields is not None:
+            self._touches[key] = time.time_ns()
+            if not self._touches_due:
+                self._touches_due = True
+                deferred.due(self, self.record_uses)
         return fields
 
-    def _remember(
-        self, key: str, after: os.stat_result, fields: EntryFields, raw: bytes, known: _Known | None
-    ) -> None:
-        # ``after`` holds the ctime our own touch just set.
-        version = (after.st_ino, after.st_size, after.st_mtime_ns, after.st_ctime_ns)
-        if known is None:
-            start = len(raw) - 1 - len(fields.body)
-            if raw[-1:] != b"}" or memoryview(raw)[start:-1] != fields.body:
-                return  # the body is not the file's tail (a text or base64 body field)
-            known = _Known(version, fields.with_body(b""), start, len(fields.body))
+    def _read(self, fd: int, key: str) -> EntryFields:
+        known = self._known.get(key)
+        if known is not None:
+            body = os.pread(fd, known.body_length, known.body_start)
+            info = os.fstat(fd)  # after the read: a write during it shows here
+            if _version(info) == known.version and len(body) == known.body_length:
+                return known.header.with_body(body)
+            del self._known[key]
         else:
-            known.version = version
+            info = os.fstat(fd)
+        check_entry_stat(info)
+        raw = read_exactly(fd, info.st_size, check_end=False)  # the fstat below checks
+        fields = parse_entry(raw)
+        if fields.key != key:
+            raise CorruptEntry("entry stored under another key")
+        after = os.fstat(fd)
+        if after.st_size != info.st_size:
+            raise CorruptEntry("file changed while read")
+        if after.st_mtime_ns != info.st_mtime_ns or after.st_ctime_ns != info.st_ctime_ns:
+            return fields  # changed while we read (what we read was checked): not remembered
+        if info.st_mtime_ns < time.time_ns() - RACY_NS:
+            self._remember(key, after, fields, raw)
+        return fields
+
+    def _remember(self, key: str, info: os.stat_result, fields: EntryFields, raw: bytes) -> None:
+        start = len(raw) - 1 - len(fields.body)
+        if raw[-1:] != b"}" or memoryview(raw)[start:-1] != fields.body:
+            return  # the body is not the file's tail (a text or base64 body field)
         if len(self._known) >= self.remembered:
             del self._known[next(iter(self._known))]
-        self._known[key] = known
+        self._known[key] = _Known(_version(info), fields.with_body(b""), start, len(fields.body))
 
+    def forget(self, key: str) -> None:
+        self._known.pop(key, None)
 
-def _pread_exactly(fd: int, length: int, offset: int) -> bytes:
-    data = os.pread(fd, length, offset)
-    if len(data) != length:  # a short pread of a regular file: it shrank
-        raise CorruptEntry("file changed while read")
-    return data
+    def record_uses(self) -> None:
+        """Set the access time of each file used since the last call to when it was used."""
+        self._touches_due = False  # before taking them: a use from now on is due again
+        touches, self._touches = self._touches, {}
+        for key, used_at in touches.items():
+            try:
+                fd = open_entry_fd(self.directory, key)
+            except CorruptEntry:
+                continue
+            if fd is None:
+                continue
+            try:
+                info = os.fstat(fd)
+                if used_at > info.st_atime_ns:  # the CLI's hit may have recorded a later use
+                    touch_entry(fd, info, at_ns=used_at)
+                    known = self._known.get(key)
+                    if known is not None and known.version == _version(info):
+                        known.version = _version(os.fstat(fd))  # the ctime our touch moved
+            except OSError:
+                pass
+            finally:
+                os.close(fd)

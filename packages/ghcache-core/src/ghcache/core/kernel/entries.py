@@ -132,26 +132,12 @@ def open_entry_file(directory: str, key: str) -> tuple[int, os.stat_result] | No
     Raises :class:`CorruptEntry` for anything else at that name (a link, a FIFO, a
     directory, a file larger than any entry).  The caller closes the descriptor.
     """
-    if not is_safe_key(key):
+    fd = open_entry_fd(directory, key)
+    if fd is None:
         return None
-    path = entry_path(directory, key)
-    try:
-        fd = os.open(path, _SAFE_OPEN | _NOATIME)
-    except PermissionError:  # O_NOATIME needs us to own the file
-        try:
-            fd = os.open(path, _SAFE_OPEN)
-        except OSError:
-            return None
-    except FileNotFoundError:
-        return None
-    except OSError as exc:  # ELOOP (a link), ENXIO (a socket), ...
-        raise CorruptEntry(f"not a regular file: {exc.strerror}") from None
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise CorruptEntry("not a regular file")
-        if info.st_size > MAX_ENTRY_FILE_BYTES:
-            raise CorruptEntry("larger than any entry")
+        check_entry_stat(info)
     except OSError:
         os.close(fd)
         return None
@@ -161,10 +147,39 @@ def open_entry_file(directory: str, key: str) -> tuple[int, os.stat_result] | No
     return fd, info
 
 
-def touch_entry(fd: int, info: os.stat_result) -> None:
-    """Mark the open entry as just used: its access time is the LRU order eviction follows."""
+def open_entry_fd(directory: str, key: str) -> int | None:
+    """A descriptor on what is stored for ``key`` (never through a link, never blocking on
+    a FIFO), or None; CorruptEntry when the name holds something that cannot be opened so.
+    The caller checks the file (:func:`check_entry_stat`) and closes the descriptor."""
+    if not is_safe_key(key):
+        return None
+    path = entry_path(directory, key)
+    try:
+        return os.open(path, _SAFE_OPEN | _NOATIME)
+    except PermissionError:  # O_NOATIME needs us to own the file
+        try:
+            return os.open(path, _SAFE_OPEN)
+        except OSError:
+            return None
+    except FileNotFoundError:
+        return None
+    except OSError as exc:  # ELOOP (a link), ENXIO (a socket), ...
+        raise CorruptEntry(f"not a regular file: {exc.strerror}") from None
+
+
+def check_entry_stat(info: os.stat_result) -> None:
+    """CorruptEntry unless ``info`` is a regular file no larger than any entry."""
+    if not stat.S_ISREG(info.st_mode):
+        raise CorruptEntry("not a regular file")
+    if info.st_size > MAX_ENTRY_FILE_BYTES:
+        raise CorruptEntry("larger than any entry")
+
+
+def touch_entry(fd: int, info: os.stat_result, at_ns: int | None = None) -> None:
+    """Mark the open entry as used (now, or at ``at_ns``): its access time is the LRU order
+    eviction follows."""
     try:  # set explicitly: noatime/relatime mounts would not
-        os.utime(fd, ns=(time.time_ns(), info.st_mtime_ns))
+        os.utime(fd, ns=(time.time_ns() if at_ns is None else at_ns, info.st_mtime_ns))
     except OSError:
         pass
 
