@@ -95,7 +95,6 @@ def test_from_env_iterations(key: SealingKey, team_secret: str) -> None:
         Keyring.from_env({"GH_TOKEN": team_secret}, iterations=99_999)
 
 
-
 def test_keyed_names_are_per_key_and_stable(
     key: SealingKey, other_key: SealingKey, team_secret: str
 ) -> None:

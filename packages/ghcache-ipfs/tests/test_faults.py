@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from ipfs_helpers import Machine, assert_loopback_only, machine
 
+import ghcache.ipfs.plugin as plugin
 from ghcache.fakehub import FakeHub
-from ghcache.ipfs import plugin
 from ghcache.ipfs.fakekubo import FakeKubo
 
 pytestmark = pytest.mark.slow
