@@ -191,3 +191,16 @@ def test_decoding_edge_cases_is_json_loads(body: bytes) -> None:
         expected = None
     got = decode_json(body)
     assert repr(got) == repr(expected)
+
+
+@pytest.mark.parametrize("body", [b"", b"[]", b"plain text"])
+def test_remembered_entries_are_copies_whatever_the_body(tmp_path: Path, body: bytes) -> None:
+    store = DiskStore(tmp_path)
+    entry = stored(store, "repos/o/r", body)
+    age(store.path_for(entry.key))
+    first = store.read(entry.key)
+    second = store.read(entry.key)
+    assert first is not None and second is not None
+    first.headers.append(("X-Mine", "1"))
+    third = store.read(entry.key)
+    assert third is not None and third.headers == [] and third.body == body

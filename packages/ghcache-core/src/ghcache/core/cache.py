@@ -104,7 +104,11 @@ class GitHubAPICache:
         that endpoint; other namespaces and arguments become part of the key.  Requests
         are remembered while the environment (host, token) stays the same.
         """
-        environment = self._current_environment()
+        return self._request(self._current_environment(), namespace, endpoint, args)
+
+    def _request(
+        self, environment: _Environment, namespace: str, endpoint: str, args: Sequence[Any]
+    ) -> CacheRequest:
         memo = (namespace, endpoint, tuple([str(a) for a in args]) if args else ())
         request = environment.requests.get(memo)
         if request is None:
@@ -182,13 +186,13 @@ class GitHubAPICache:
         The data is decoded from the stored body on each call: a new object the caller
         may change.
         """
-        key = self.request_for(namespace, endpoint, args).key
-        fields = self.store.read_fields(key)
-        if fields is not None and serving.serves_fresh(
-            fields, self.identity(), self.sharing, time.time(), None
+        environment = self._current_environment()
+        found = self.store.read_body(self._request(environment, namespace, endpoint, args).key)
+        if found is not None and serving.serves_fresh(
+            found[0], environment.identity, self.sharing, time.time(), None
         ):
             self._count(hit=True)
-            return decode_json(fields.body)  # what Entry.data gives, without building the Entry
+            return decode_json(found[1])  # what Entry.data gives, without building the Entry
         self._count(hit=False)
         return None
 

@@ -88,9 +88,18 @@ class DiskStore:
         return None if fields is None else Entry.from_fields(fields)
 
     def read_fields(self, key: str, *, touch: bool = True) -> EntryFields | None:
-        """:meth:`read` without building an :class:`Entry` (a hit that only needs the data)."""
+        """:meth:`read` without building an :class:`Entry`."""
         try:
             return self._reads.read(key, touch=touch)
+        except CorruptEntry:
+            self._drop_corrupt(key)
+            return None
+
+    def read_body(self, key: str) -> tuple[EntryFields, bytes] | None:
+        """(header, body) of a verified entry, marked as used; the header may be shared with
+        later reads, so it is only to be looked at (a hit that needs the data alone)."""
+        try:
+            return self._reads.read_body(key, touch=True)
         except CorruptEntry:
             self._drop_corrupt(key)
             return None

@@ -31,7 +31,9 @@ from ghcache.core.kernel.entries import (
     CorruptEntry,
     EntryFields,
     check_entry_stat,
+    entry_path,
     open_entry_fd,
+    open_entry_path,
     parse_entry,
     read_exactly,
     touch_entry,
@@ -52,11 +54,14 @@ def _version(info: os.stat_result) -> Version:
 
 
 class _Known:
-    __slots__ = ("body_length", "body_start", "header", "version")
+    __slots__ = ("body_length", "body_start", "header", "path", "version")
 
-    def __init__(self, version: Version, header: EntryFields, body_start: int, length: int):
+    def __init__(
+        self, path: str, version: Version, header: EntryFields, body_start: int, length: int
+    ) -> None:
+        self.path = path
         self.version = version
-        self.header = header  # a checked entry without its body
+        self.header = header  # a checked entry without its body, shared: never handed out
         self.body_start = body_start
         self.body_length = length
 
@@ -73,30 +78,43 @@ class VerifiedReads:
 
     def read(self, key: str, *, touch: bool) -> EntryFields | None:
         """As ``read_entry_file``: the checked entry, None, or CorruptEntry to drop it."""
-        fd = open_entry_fd(self.directory, key)
+        found = self._read_file(key, touch)
+        if found is None:
+            return None
+        header, body, shared = found
+        return header.with_body(body) if shared else header
+
+    def read_body(self, key: str, *, touch: bool) -> tuple[EntryFields, bytes] | None:
+        """(header, body) as :meth:`read` checks them, the header possibly shared with later
+        reads: the caller only looks at it (``GitHubAPICache.get``: no copy per hit)."""
+        found = self._read_file(key, touch)
+        return None if found is None else found[:2]
+
+    def _read_file(self, key: str, touch: bool) -> tuple[EntryFields, bytes, bool] | None:
+        known = self._known.get(key)
+        fd = open_entry_fd(self.directory, key) if known is None else open_entry_path(known.path)
         if fd is None:
             return None
         try:
-            fields = self._read(fd, key)
+            found = self._read(fd, key, known)
         except OSError:
             return None  # the file vanished under us: a miss
         finally:
             os.close(fd)
-        if touch and fields is not None:
+        if touch:
             self._touches[key] = time.time_ns()
             if not self._touches_due:
                 self._touches_due = True
                 deferred.due(self, self.record_uses)
-        return fields
+        return found
 
-    def _read(self, fd: int, key: str) -> EntryFields:
-        known = self._known.get(key)
+    def _read(self, fd: int, key: str, known: _Known | None) -> tuple[EntryFields, bytes, bool]:
         if known is not None:
             body = os.pread(fd, known.body_length, known.body_start)
             info = os.fstat(fd)  # after the read: a write during it shows here
             if _version(info) == known.version and len(body) == known.body_length:
-                return known.header.with_body(body)
-            del self._known[key]
+                return known.header, body, True
+            self._known.pop(key, None)
         else:
             info = os.fstat(fd)
         check_entry_stat(info)
@@ -108,10 +126,10 @@ class VerifiedReads:
         if after.st_size != info.st_size:
             raise CorruptEntry("file changed while read")
         if after.st_mtime_ns != info.st_mtime_ns or after.st_ctime_ns != info.st_ctime_ns:
-            return fields  # changed while we read (what we read was checked): not remembered
+            return fields, fields.body, False  # changed while read (what we read was checked)
         if info.st_mtime_ns < time.time_ns() - RACY_NS:
             self._remember(key, after, fields, raw)
-        return fields
+        return fields, fields.body, False
 
     def _remember(self, key: str, info: os.stat_result, fields: EntryFields, raw: bytes) -> None:
         start = len(raw) - 1 - len(fields.body)
@@ -119,7 +137,9 @@ class VerifiedReads:
             return  # the body is not the file's tail (a text or base64 body field)
         if len(self._known) >= self.remembered:
             del self._known[next(iter(self._known))]
-        self._known[key] = _Known(_version(info), fields.with_body(b""), start, len(fields.body))
+        path = entry_path(self.directory, key)
+        header = fields.with_body(b"")
+        self._known[key] = _Known(path, _version(info), header, start, len(fields.body))
 
     def forget(self, key: str) -> None:
         self._known.pop(key, None)

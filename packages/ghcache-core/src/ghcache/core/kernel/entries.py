@@ -153,7 +153,11 @@ def open_entry_fd(directory: str, key: str) -> int | None:
     The caller checks the file (:func:`check_entry_stat`) and closes the descriptor."""
     if not is_safe_key(key):
         return None
-    path = entry_path(directory, key)
+    return open_entry_path(entry_path(directory, key))
+
+
+def open_entry_path(path: str) -> int | None:
+    """:func:`open_entry_fd` for an entry's path already made from a safe key."""
     try:
         return os.open(path, _SAFE_OPEN | _NOATIME)
     except PermissionError:  # O_NOATIME needs us to own the file
