@@ -12,7 +12,10 @@ import math
 import re
 import unicodedata
 from decimal import Decimal
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a --template hit milliseconds; annotations are strings
+    from typing import Any
 
 
 class _Missing:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from ghcache.cli.gh.goprint import MISSING, go_sprint_value
 from ghcache.cli.gh.jqfilter import format_scalar
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a --template hit milliseconds; annotations are strings
+    from typing import Any
 
 _ANSI_COLORS = {
     "black": 0,
@@ -195,12 +197,12 @@ class FuncError(Exception):
 # --------------------------------------------------------------------------- table printer
 
 
-@dataclass
 class TablePrinter:
     """go-gh's terminal table printer (gh always builds it in terminal mode)."""
 
-    width: int
-    rows: list[list[str]] = field(default_factory=list)
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.rows: list[list[str]] = []
 
     def add_row(self, cells: list[str]) -> None:
         self.rows.append(cells)

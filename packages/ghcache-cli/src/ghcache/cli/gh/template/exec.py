@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import IO, Any
 
 from ghcache.cli.gh.goprint import MISSING, go_sprint_value, go_type
 from ghcache.cli.gh.gotext import FuncError
@@ -12,6 +10,11 @@ from ghcache.cli.gh.jqfilter import TOO_DEEP, JqError, decode_go_json
 from ghcache.cli.gh.template.functions import Functions, truth
 from ghcache.cli.gh.template.lex import TemplateError, line_of
 from ghcache.cli.gh.template.parse import Arg, Command, Node, Pipe, parse_template
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a --template hit milliseconds; annotations are strings
+    from collections.abc import Callable
+    from typing import IO, Any
 
 
 class _Break(Exception):

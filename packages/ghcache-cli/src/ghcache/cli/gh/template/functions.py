@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from ghcache.cli.gh.goprint import MISSING, go_sprint_value, go_sprintf, go_type, js_escape
 from ghcache.cli.gh.gotext import (
@@ -18,6 +16,11 @@ from ghcache.cli.gh.gotext import (
     time_ago,
     truncate_text,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a --template hit milliseconds; annotations are strings
+    from collections.abc import Callable
+    from typing import Any
 
 FUNCTION_NAMES = {
     "and",

@@ -4,7 +4,6 @@ applied and comments dropped, each action's tokens with their positions."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 
 class TemplateError(ValueError):
@@ -35,18 +34,22 @@ KEYWORDS = {"if", "else", "end", "range", "with", "break", "continue"}
 UNSUPPORTED = {"define", "template", "block"}
 
 
-@dataclass
 class Token:
-    kind: str
-    text: str
-    pos: int
+    __slots__ = ("kind", "pos", "text")
+
+    def __init__(self, kind: str, text: str, pos: int) -> None:
+        self.kind = kind
+        self.text = text
+        self.pos = pos
 
 
-@dataclass
 class Action:
-    tokens: list[Token]
-    pos: int
-    source: str
+    __slots__ = ("pos", "source", "tokens")
+
+    def __init__(self, tokens: list[Token], pos: int, source: str) -> None:
+        self.tokens = tokens
+        self.pos = pos
+        self.source = source
 
 
 def split_actions(text: str) -> list[str | Action]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
 from ghcache.cli.gh.template.functions import FUNCTION_NAMES
 from ghcache.cli.gh.template.lex import (
@@ -19,41 +17,79 @@ from ghcache.cli.gh.template.lex import (
     split_actions,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a --template hit milliseconds; annotations are strings
+    from typing import Any
 
-@dataclass
+
 class Arg:
-    kind: str  # field var dot lit ident pipe nil
-    pos: int
-    text: str
-    chain: list[str] = field(default_factory=list)
-    value: Any = None
-    name: str = ""
-    pipe: Pipe | None = None
+    __slots__ = ("chain", "kind", "name", "pipe", "pos", "text", "value")
+
+    def __init__(
+        self,
+        kind: str,  # field var dot lit ident pipe nil
+        pos: int,
+        text: str,
+        *,
+        chain: list[str] | None = None,
+        value: Any = None,
+        name: str = "",
+        pipe: Pipe | None = None,
+    ) -> None:
+        self.kind = kind
+        self.pos = pos
+        self.text = text
+        self.chain = chain if chain is not None else []
+        self.value = value
+        self.name = name
+        self.pipe = pipe
 
 
-@dataclass
 class Command:
-    args: list[Arg]
-    pos: int
-    text: str
+    __slots__ = ("args", "pos", "text")
+
+    def __init__(self, args: list[Arg], pos: int, text: str) -> None:
+        self.args = args
+        self.pos = pos
+        self.text = text
 
 
-@dataclass
 class Pipe:
-    commands: list[Command]
-    decl: list[str] = field(default_factory=list)
-    assign: bool = False
-    pos: int = 0
+    __slots__ = ("assign", "commands", "decl", "pos")
+
+    def __init__(
+        self,
+        commands: list[Command],
+        *,
+        decl: list[str] | None = None,
+        assign: bool = False,
+        pos: int = 0,
+    ) -> None:
+        self.commands = commands
+        self.decl = decl if decl is not None else []
+        self.assign = assign
+        self.pos = pos
 
 
-@dataclass
 class Node:
-    kind: str  # text action if range with break continue
-    text: str = ""
-    pipe: Pipe | None = None
-    body: list[Node] = field(default_factory=list)
-    orelse: list[Node] = field(default_factory=list)
-    pos: int = 0
+    __slots__ = ("body", "kind", "orelse", "pipe", "pos", "text")
+
+    def __init__(
+        self,
+        kind: str,  # text action if range with break continue
+        *,
+        text: str = "",
+        pipe: Pipe | None = None,
+        body: list[Node] | None = None,
+        orelse: list[Node] | None = None,
+        pos: int = 0,
+    ) -> None:
+        self.kind = kind
+        self.text = text
+        self.pipe = pipe
+        self.body = body if body is not None else []
+        self.orelse = orelse if orelse is not None else []
+        self.pos = pos
 
 
 class _Parser:
