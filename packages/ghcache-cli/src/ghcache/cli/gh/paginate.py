@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from typing import Any
-from urllib.parse import parse_qs
 
 from ghcache.cli.gh.output import header_value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # a --paginate hit need not load typing
+    from collections.abc import Iterator
+    from typing import Any
 
 _LINK = re.compile(r'<([^>]+)>;\s*rel="([^"]+)"')
 PER_PAGE = 100
@@ -37,6 +39,8 @@ def add_per_page(path: str, params: dict[str, Any], per_page: int = PER_PAGE) ->
     separator = "?"
     if "?" in path:
         query = path.split("?", 1)[1]
+        from urllib.parse import parse_qs  # only when the caller wrote a query
+
         try:
             if parse_qs(query, strict_parsing=False).get("per_page", [""])[0]:
                 return path
