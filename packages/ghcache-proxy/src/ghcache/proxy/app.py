@@ -8,6 +8,7 @@ request of an identity (identical concurrent ones wait here, holding no thread).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -316,8 +317,6 @@ class ProxyApp:
         return status
 
     async def _status(self, send: Send) -> None:
-        import json
-
         body = json.dumps(
             {
                 "pid": os.getpid(),
