@@ -374,10 +374,10 @@ class CachingClient:
             return 0
         parent = path.rsplit("/", 1)[0] if "/" in path else path
         removed = 0
-        for entry in list(self.store.entries()):
-            stored_path = ApiRequest.for_url("GET", entry.url, self.host).path.strip("/")
+        for row in self.store.listing()[0]:  # the index's URLs: no entry file is read
+            stored_path = ApiRequest.for_url("GET", row.url, self.host).path.strip("/")
             if stored_path in (path, parent) or stored_path.startswith(path + "/"):
-                removed += self.store.delete(entry.key)
+                removed += self.store.delete(row.key)
         return removed
 
     def _plugin_manager(self) -> Any:
