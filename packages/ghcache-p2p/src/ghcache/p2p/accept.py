@@ -21,6 +21,7 @@ REASONS = (
     "expired",  # envelope older than the replay window
     "not_newer",  # we already hold this key stored at the same time or later
     "rate_limited",  # the peer sends faster than allowed
+    "not_team",  # pushed to us without having passed the team check
 )
 
 # Announcements and fetch answers are sealed when sent; anything sealed longer

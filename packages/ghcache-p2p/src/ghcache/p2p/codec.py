@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     Sealer = Keyring | SealingKey
 
 FETCH_PROTOCOL = "/ghcache/fetch/1.0.0"
+# Frames of the same sealed batches as gossip, straight to each connected teammate.
+PUSH_PROTOCOL = "/ghcache/push/1.0.0"
 TOPIC_PREFIX = "/ghcache/1/"
 ENTRY_AD = b"ghcache/entry/1\x00"
 ANNOUNCE_AD = b"ghcache/announce/1\x00"

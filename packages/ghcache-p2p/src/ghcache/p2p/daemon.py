@@ -32,6 +32,7 @@ from ghcache.p2p.ipc import PEERS_NAME, STATS_NAME, socket_path
 from ghcache.p2p.metrics import start_metrics_server
 from ghcache.p2p.node import build_host, build_pubsub, listen_multiaddr
 from ghcache.p2p.peers import PeerBook, split_p2p_addr
+from ghcache.p2p.push import PushReceiver, PushSender
 from ghcache.p2p.ratelimit import PeerRateLimiter
 from ghcache.p2p.settings import P2PSettings
 from ghcache.p2p.team import TeamCheck
@@ -109,6 +110,16 @@ class Daemon:
             store=store,
             counters=self.counters,
         )
+        self.push_sender = PushSender(
+            host=self.host,
+            keyring=keyring,
+            topic=self.topic,
+            settings=settings,
+            team=self.team,
+            announcer=self.announcer,
+            reported=self.discovery.reported,
+            counters=self.counters,
+        )
         self.gossip_reader = GossipReader(
             pubsub=self.pubsub,
             topics=self.topics,
@@ -118,11 +129,19 @@ class Daemon:
             limiter=PeerRateLimiter(rate, burst),
             team=self.team,
         )
+        self.push_receiver = PushReceiver(
+            host=self.host,
+            team=self.team,
+            settings=settings,
+            limiter=PeerRateLimiter(rate, burst),
+            take=self.gossip_reader.take_pushed,
+            refuse=self.intake.refuse,
+        )
         self.control = ControlServer(
             socket_path(cache_dir),
             status=self.status,
             lookup=self.fetch_client.lookup,
-            announce=self.announcer.announce,
+            announce=self.push_sender.announce,
         )
         self.started_at = time.time()
         self.failure: str | None = None  # why run() gave up, for the exit message
@@ -145,6 +164,8 @@ class Daemon:
                     for component in (
                         self.team,
                         self.gossip_reader,
+                        self.push_receiver,
+                        self.push_sender,
                         self.announcer,
                         self.fetch_server,
                         self.fetch_client,

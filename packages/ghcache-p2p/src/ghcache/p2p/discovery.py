@@ -66,6 +66,9 @@ class Discovery:
         self.targets: dict[str, DialTarget] = {}
         self._exchanged: dict[str, float] = {}  # peer id -> when we last asked for its peers
         self._exchange_seen: set[str] = set()  # team peers at the last exchange round
+        # What each teammate last told us of its own teammates (None: a full list, so
+        # maybe not all): whether pushing to ours reaches the whole team (push.py).
+        self._reported: dict[str, frozenset[str] | None] = {}
 
     async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve peer exchange, dial targets and exchange peer lists until cancelled."""
@@ -192,6 +195,8 @@ class Discovery:
             # Try again in a couple of seconds rather than at the next full round.
             self._exchanged[peer.to_base58()] = trio.current_time() - EXCHANGE_EVERY + 2.0
             return
+        complete = len(peers) < codec.MAX_EXCHANGED_PEERS
+        self._reported[peer.to_base58()] = frozenset(p for p, _ in peers) if complete else None
         connected = {p.to_base58() for p in self.host.get_connected_peers()}
         for peer_id, addrs in peers:
             if peer_id not in connected:
@@ -226,6 +231,10 @@ class Discovery:
             log.debug("serving peers to %s failed: %r", peer, exc)
         with contextlib.suppress(Exception):
             await stream.reset()
+
+    def reported(self, peer_id: str) -> frozenset[str] | None:
+        """The teammates ``peer_id`` told us it has (itself and us aside), if it did."""
+        return self._reported.get(peer_id)
 
     def peer_addrs(self, peer: ID) -> list[str]:
         try:

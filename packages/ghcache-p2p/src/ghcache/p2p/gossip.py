@@ -41,10 +41,15 @@ BATCH_LINGER = 0.002  # wait this long for more entries before publishing a batc
 PUBLISH_INTERVAL = 0.02  # at most 50 gossip messages/s: py-libp2p sustains ~200
 ENVELOPE_SLACK = 4096
 MAX_OPENED = 4096  # the subscription queue's size (node.SUBSCRIPTION_QUEUE)
+MAX_TAKEN = 65536
 
 
 class Announcer:
-    """Queues stored entries by key and publishes them on our topic."""
+    """Builds announcements of stored entries and publishes them on our topic.
+
+    Every announcement first goes to :class:`ghcache.p2p.push.PushSender`, which
+    hands it back here (:meth:`gossip`) when a teammate may be out of its reach.
+    """
 
     def __init__(
         self,
@@ -64,8 +69,8 @@ class Announcer:
         self.counters = counters
         self._send, self._receive = trio.open_memory_channel[codec.Announcement](ANNOUNCE_QUEUE)
 
-    def announce(self, key: str) -> str | None:
-        """Queue the stored entry ``key`` for publishing; the reason it was not, or None."""
+    def prepare(self, key: str) -> codec.Announcement | str:
+        """The announcement of the stored entry ``key``, or the reason there is none."""
         if not is_cid(key):
             return "bad_key"  # peers would refuse it
         entry = self.store.read(key)
@@ -79,7 +84,7 @@ class Announcer:
         sealed = b""
         if len(raw) + ENVELOPE_SLACK <= self.settings.inline_entry_bytes:
             sealed = codec.seal_entry(self.keyring, raw, key=key, cid=entry.body_cid)
-        item = codec.Announcement(
+        return codec.Announcement(
             key=key,
             cid=entry.body_cid,
             stored_at=entry.stored_at,
@@ -87,12 +92,15 @@ class Announcer:
             size=len(raw),
             sealed_entry=sealed,
         )
+
+    def gossip(self, item: codec.Announcement) -> bool:
+        """Queue ``item`` for publishing; False when the queue is full (counted)."""
         try:
             self._send.send_nowait(item)
         except trio.WouldBlock:
             self.counters.add("announce_dropped")
-            return "queue_full"
-        return None
+            return False
+        return True
 
     async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Publish queued announcements in batches, paced below what gossipsub sustains."""
@@ -117,7 +125,6 @@ class Announcer:
             await self.pubsub.publish(
                 self.topic, codec.encode_batch(self.keyring, self.topic, batch)
             )
-            self.counters.add("announcements_sent", len(batch))
             self.counters.add("announce_messages_sent")
             await trio.sleep(PUBLISH_INTERVAL)
 
@@ -156,6 +163,8 @@ class GossipReader:
         self._opened: OrderedDict[tuple[bytes, bytes, str], list[codec.Announcement]] = (
             OrderedDict()
         )
+        # Announcements taken lately (stored, or queued for fetching), by key, stored_at, cid.
+        self._taken: OrderedDict[tuple[str, float, str], None] = OrderedDict()
 
     async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         for topic in self.topics:
@@ -210,12 +219,38 @@ class GossipReader:
                 except Refused as refused:
                     self.intake.refuse(refused, origin)
                     continue
-            self.intake.counters.add("announcements_received", len(items))
-            for item in items:
-                try:
-                    self._take(origin, item)
-                except Refused as refused:
-                    self.intake.refuse(refused, origin)
+            self._take_items(origin, items)
+
+    def take_pushed(self, origin: ID, data: bytes) -> None:
+        """A batch a teammate pushed to us (:mod:`ghcache.p2p.push`): the checks of a
+        gossip message (its size and rate were checked by the push stream), then its items."""
+        try:
+            items = self._open_any(data)
+        except Refused as refused:
+            if refused.reason == "bad_envelope":
+                self.team.outsider(origin, refused)
+            else:
+                self.intake.refuse(refused, origin)
+            return
+        self._take_items(origin, items)
+
+    def _open_any(self, data: bytes) -> list[codec.Announcement]:
+        # A push names no topic: during a rotation it is sealed for one of ours.
+        for topic in self.topics[:-1]:
+            try:
+                return self._open(topic, data)
+            except Refused as refused:
+                if refused.reason != "bad_envelope":
+                    raise
+        return self._open(self.topics[-1], data)
+
+    def _take_items(self, origin: ID, items: list[codec.Announcement]) -> None:
+        self.intake.counters.add("announcements_received", len(items))
+        for item in items:
+            try:
+                self._take(origin, item)
+            except Refused as refused:
+                self.intake.refuse(refused, origin)
 
     def _check(self, origin: ID, data: bytes) -> None:
         """What is refused before spending a decryption on it."""
@@ -244,13 +279,22 @@ class GossipReader:
             raise Refused("future", "announced entry stored in the future")
         if item.size > settings.max_entry_bytes:
             raise Refused("oversize", f"announced entry of {item.size} bytes")
+        # An announcement can come twice (pushed, and by gossip), and the copies of two
+        # versions can cross: the first copy is the news, the second is no replay.
+        seen = (item.key, item.stored_at, item.cid)
+        if seen in self._taken:
+            self.intake.counters.add("duplicates")
+            return
         if is_duplicate(item.stored_at, item.cid, self.intake.store.read(item.key)):
             self.intake.counters.add("duplicates")
             return
         if not item.sealed_entry:
             self.fetch.fetch_announced(origin, item)
-            return
-        entry = self.intake.open_verified(item.sealed_entry, key=item.key, cid=item.cid)
-        if entry.stored_at != item.stored_at:
-            raise Refused("malformed", "announcement does not describe its entry")
-        self.intake.keep(entry)
+        else:
+            entry = self.intake.open_verified(item.sealed_entry, key=item.key, cid=item.cid)
+            if entry.stored_at != item.stored_at:
+                raise Refused("malformed", "announcement does not describe its entry")
+            self.intake.keep(entry)
+        self._taken[seen] = None
+        while len(self._taken) > MAX_TAKEN:
+            self._taken.popitem(last=False)
