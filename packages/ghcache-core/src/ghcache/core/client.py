@@ -374,7 +374,7 @@ class CachingClient:
             return 0
         parent = path.rsplit("/", 1)[0] if "/" in path else path
         removed = 0
-        for row in self.store.listing()[0]:  # the index's URLs: no entry file is read
+        for row in self.store.listing(detail=False)[0]:  # the index's URLs: no file is read
             stored_path = ApiRequest.for_url("GET", row.url, self.host).path.strip("/")
             if stored_path in (path, parent) or stored_path.startswith(path + "/"):
                 removed += self.store.delete(row.key)

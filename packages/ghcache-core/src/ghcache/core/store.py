@@ -163,15 +163,15 @@ class DiskStore:
             if entry is not None:
                 yield entry
 
-    def listing(self) -> tuple[list[Row], int]:
+    def listing(self, *, detail: bool = True) -> tuple[list[Row], int]:
         """(a row for each valid entry file, newest first; how many files are not valid entries).
 
         From the index, brought up to date with the directory's names first; nothing
         is read but files that changed behind the index's back.  No access time moves.
+        Without ``detail`` the rows' ``etag`` and ``body_cid`` are None.
         """
         try:
-            self.index.sync()
-            rows = self.index.rows(newest_first=True)
+            rows = self.index.listing(detail=detail)
         except IndexUnavailable:
             rows = sorted((self._row(path) for path in self.paths()), key=_newest_first)
         valid = [row for row in rows if row.ok]
@@ -202,7 +202,7 @@ class DiskStore:
     def prune(self, *, now: float, max_stale: float) -> int:
         """Remove corrupt entries and those expired for longer than ``max_stale``."""
         try:
-            self.index.sync()
+            temps = self.index.sync()
         except IndexUnavailable:
             return self._scan_prune(now=now, max_stale=max_stale)
         removed = corrupt = 0
@@ -224,7 +224,7 @@ class DiskStore:
         if index.conn is None:
             return self._scan_prune(now=now, max_stale=max_stale)
         self.stats.add(corrupt_dropped=corrupt)
-        self._remove_orphan_temps(now)
+        _remove_orphans(temps, now)
         return removed
 
     def evict(self) -> int:
@@ -245,16 +245,14 @@ class DiskStore:
         self.stats.add(corrupt_dropped=1)
 
     def _remove_orphan_temps(self, now: float) -> None:
-        # Temp files left by killed writers: anything older than a minute.
         try:
             with os.scandir(self.directory) as found:
-                for item in found:
-                    if item.name.startswith(".") and item.name.endswith(".tmp"):
-                        with contextlib.suppress(OSError):
-                            if now - item.stat().st_mtime > 60:
-                                os.unlink(item.path)
+                temps = [
+                    i.path for i in found if i.name.startswith(".") and i.name.endswith(".tmp")
+                ]
         except OSError:
             return
+        _remove_orphans(temps, now)
 
     # ---- without an index: scan the directory, as before the index ---------------------
 
@@ -315,6 +313,14 @@ class DiskStore:
         # chance proportional to the bytes written, about once per max_bytes/64 written.
         chance = written * 64 / self.max_bytes
         return chance >= 1 or int.from_bytes(os.urandom(4), "big") < chance * 2**32
+
+
+def _remove_orphans(temps: list[str], now: float) -> None:
+    # Temp files left by killed writers: anything older than a minute.
+    for path in temps:
+        with contextlib.suppress(OSError):
+            if now - os.lstat(path).st_mtime > 60:
+                os.unlink(path)
 
 
 def _newest_first(row: Row) -> float:

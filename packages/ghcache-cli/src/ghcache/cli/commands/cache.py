@@ -59,7 +59,7 @@ def list_entries(as_json: bool) -> None:
     store = open_store(settings)
     now = time.time()
     # From the store's index, newest first: no entry file is read, no access time moves.
-    found, unreadable = store.listing()
+    found, unreadable = store.listing(detail=as_json)
     if as_json:
         click.echo(json.dumps([describe(row, row.size, now) for row in found]))
     else:
