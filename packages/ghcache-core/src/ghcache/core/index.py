@@ -28,9 +28,19 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
+from ghcache.core.index_rows import (
+    LIST_COLUMNS,
+    ROW_COLUMNS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    Row,
+    Writer,
+    rows_of,
+    stored_at_of,
+)
 from ghcache.core.kernel.entries import (
     ENTRY_PREFIX,
     ENTRY_SUFFIX,
@@ -47,189 +57,12 @@ if TYPE_CHECKING:
 __all__ = ["INDEX_FILE", "EntryIndex", "IndexUnavailable", "Row", "Writer"]
 
 INDEX_FILE = ".index.sqlite3"
-SCHEMA_VERSION = 2
 # A first build reads every file under the write lock's shadow; writers wait that long.
 BUSY_TIMEOUT_MS = 30_000
-# Eviction candidates fetched by the first query (most evictions remove one or two files);
-# each further query fetches twice as many.
-CANDIDATES = 4
-
-_SCHEMA = (
-    """CREATE TABLE entries (
-        key TEXT PRIMARY KEY,
-        ino INTEGER NOT NULL,
-        size INTEGER NOT NULL,
-        atime_ns INTEGER NOT NULL,  -- last use as last seen; the file's access time is the truth
-        ok INTEGER NOT NULL,        -- 1 (2: some text kept as bytes, see _text); 0: not an
-                                    -- entry (counted, then pruned)
-        method TEXT, url TEXT, scope TEXT, status INTEGER, stored_at REAL, ttl REAL,
-        etag TEXT, body_cid TEXT
-    )""",
-    "CREATE INDEX entries_by_use ON entries (atime_ns, key)",
-    "CREATE INDEX entries_by_expiry ON entries (stored_at + ttl)",
-    "CREATE INDEX entries_unreadable ON entries (key) WHERE ok = 0",
-    "CREATE TABLE totals (id INTEGER PRIMARY KEY CHECK (id = 0), files INTEGER, bytes INTEGER)",
-    "INSERT INTO totals VALUES (0, 0, 0)",
-    """CREATE TRIGGER entry_added AFTER INSERT ON entries BEGIN
-        UPDATE totals SET files = files + 1, bytes = bytes + new.size;
-    END""",
-    """CREATE TRIGGER entry_removed AFTER DELETE ON entries BEGIN
-        UPDATE totals SET files = files - 1, bytes = bytes - old.size;
-    END""",
-    """CREATE TRIGGER entry_resized AFTER UPDATE OF size ON entries BEGIN
-        UPDATE totals SET bytes = bytes - old.size + new.size;
-    END""",
-    "CREATE TABLE meta (name TEXT PRIMARY KEY, value)",
-)
-_UPSERT = """
-INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (key) DO UPDATE SET ino = excluded.ino, size = excluded.size,
-    atime_ns = excluded.atime_ns, ok = excluded.ok, method = excluded.method,
-    url = excluded.url, scope = excluded.scope, status = excluded.status,
-    stored_at = excluded.stored_at, ttl = excluded.ttl, etag = excluded.etag,
-    body_cid = excluded.body_cid
-"""
-_ROW_COLUMNS = "key, size, ok, method, url, scope, status, stored_at, ttl, etag, body_cid"
-# Without the two columns a listing does not show (a third less to fetch at 100,000 rows).
-_LIST_COLUMNS = "key, size, ok, method, url, scope, status, stored_at, ttl, NULL, NULL"
 
 
 class IndexUnavailable(Exception):
     """The index cannot be used here (no directory, read-only, no locking): scan instead."""
-
-
-class Row(NamedTuple):
-    """One indexed entry file (``ok`` False: not a valid entry, the other fields None)."""
-
-    key: str
-    size: int
-    ok: int  # 1, or 0 for a file that is not a valid entry (the other fields are then None)
-    method: str
-    url: str
-    scope: str
-    status: int
-    stored_at: float
-    ttl: float
-    etag: str | None
-    body_cid: str
-
-
-class Writer:
-    """The index inside one write transaction (see :meth:`EntryIndex.writing`)."""
-
-    def __init__(self, conn: sqlite3.Connection | None, directory: str) -> None:
-        self.conn = conn  # None: no index; every change is then a no-op
-        self.directory = directory
-
-    def put(self, key: str, info: os.stat_result, fields: Any | None) -> None:
-        """Record the file ``info`` describes; ``fields`` (an Entry or EntryFields) None: invalid."""
-        if self.conn is None:
-            return
-        row: tuple[Any, ...] = (key, info.st_ino, info.st_size, info.st_atime_ns)
-        if fields is None:
-            row += (0, None, None, None, None, None, None, None, None)
-        else:
-            etag = next((v for k, v in fields.headers if k.lower() == "etag"), None)
-            texts = (_text(fields.method), _text(fields.url), _text(fields.scope), _text(etag))
-            raw = any(isinstance(text, bytes) for text in texts)
-            row += (2 if raw else 1, *texts[:3], fields.status, fields.stored_at, fields.ttl)
-            row += (texts[3], fields.body_cid)
-        self.conn.execute(_UPSERT, row)
-
-    def remove(self, key: str) -> None:
-        if self.conn is not None:
-            self.conn.execute("DELETE FROM entries WHERE key = ?", (key,))
-
-    def clear(self) -> None:
-        if self.conn is not None:
-            self.conn.execute("DELETE FROM entries")
-
-    def total_bytes(self) -> int:
-        assert self.conn is not None
-        return int(self.conn.execute("SELECT bytes FROM totals").fetchone()[0])
-
-    def evict(self, max_bytes: int, prepare: Callable[[], None] | None = None) -> list[str]:
-        """Remove least recently used entry files until the store is within ``max_bytes``.
-
-        Rows are ordered by the access time they recorded, which is never later than the
-        file's own (reads only move it forward).  A candidate whose file says it was used
-        since goes back in order under its true time; one whose recorded time is its true
-        time is older than every other file, so it goes.
-        """
-        if self.conn is None:
-            return []
-        total = self.total_bytes()
-        if total > max_bytes and prepare is not None:
-            prepare()  # e.g. this process's uses not yet in the files' access times
-        evicted: list[str] = []
-        after: tuple[int, str] = (-(2**63), "")
-        checked: list[tuple[int, str, int]] = []  # (true atime, key, size), sorted
-        moved: set[str] = set()  # rows put back in order: a later batch may meet them again
-        limit = CANDIDATES
-        while total > max_bytes:
-            batch = self.conn.execute(
-                "SELECT atime_ns, key, size, ino FROM entries WHERE (atime_ns, key) > (?, ?)"
-                " ORDER BY atime_ns, key LIMIT ?",
-                (*after, limit),
-            ).fetchall()
-            limit *= 2
-            if not batch and not checked:
-                break
-            for atime, key, size, ino in batch:
-                after = (atime, key)
-                if key in moved:
-                    continue
-                while checked and checked[0][:2] < (atime, key) and total > max_bytes:
-                    _, older, older_size = checked.pop(0)
-                    total -= self._drop(older, older_size, evicted)
-                if total <= max_bytes:
-                    break
-                path = os.path.join(self.directory, ENTRY_PREFIX + key + ENTRY_SUFFIX)
-                try:
-                    info = os.lstat(path)
-                except FileNotFoundError:
-                    self.remove(key)  # removed behind our back
-                    total -= size
-                    continue
-                except OSError:
-                    continue
-                if info.st_ino == ino and info.st_atime_ns <= atime:
-                    total -= self._drop(key, size, evicted)
-                    continue
-                self.conn.execute(
-                    "UPDATE entries SET atime_ns = ?, ino = ?, size = ? WHERE key = ?",
-                    (info.st_atime_ns, info.st_ino, info.st_size, key),
-                )
-                total += info.st_size - size
-                checked.append((info.st_atime_ns, key, info.st_size))
-                checked.sort()
-                moved.add(key)
-            if not batch:  # every remaining row was moved on: take them in their true order
-                while checked and total > max_bytes:
-                    _, key, size = checked.pop(0)
-                    total -= self._drop(key, size, evicted)
-        return evicted
-
-    def _drop(self, key: str, size: int, evicted: list[str]) -> int:
-        try:
-            os.unlink(os.path.join(self.directory, ENTRY_PREFIX + key + ENTRY_SUFFIX))
-        except FileNotFoundError:
-            pass
-        except OSError:
-            return 0  # not ours to remove: it stays counted
-        else:
-            evicted.append(key)
-        self.remove(key)
-        return size
-
-    def expired(self, before: float) -> list[tuple[str, bool, float | None, float | None]]:
-        """(key, ok, stored_at, ttl) of invalid files and of entries expired before ``before``."""
-        assert self.conn is not None
-        rows = self.conn.execute("SELECT key, 0, NULL, NULL FROM entries WHERE ok = 0").fetchall()
-        rows += self.conn.execute(
-            "SELECT key, 1, stored_at, ttl FROM entries WHERE stored_at + ttl < ?", (before,)
-        ).fetchall()
-        return [(key, bool(ok), stored_at, ttl) for key, ok, stored_at, ttl in rows]
 
 
 class EntryIndex:
@@ -296,7 +129,7 @@ class EntryIndex:
         return int(files), int(size)
 
     def rows(self) -> list[Row]:
-        return _rows(self._read(f"SELECT {_ROW_COLUMNS} FROM entries"))
+        return rows_of(self._read(f"SELECT {ROW_COLUMNS} FROM entries"))
 
     def close(self) -> None:
         """Close this process's connection (the next use opens it again)."""
@@ -323,12 +156,12 @@ class EntryIndex:
 
         Without ``detail`` the rows hold no ETag and body CID (None)."""
         listed, _ = self._list()
-        sql = f"SELECT {_ROW_COLUMNS if detail else _LIST_COLUMNS}, ino FROM entries"
+        sql = f"SELECT {ROW_COLUMNS if detail else LIST_COLUMNS}, ino FROM entries"
         found = self._read(sql)
         if self._catch_up(listed, {row[0]: row[-1] for row in found}):
             found = self._read(sql)
-        found.sort(key=_stored_at, reverse=True)  # several times faster than ORDER BY here
-        return _rows(row[:-1] for row in found)
+        found.sort(key=stored_at_of, reverse=True)  # several times faster than ORDER BY here
+        return rows_of(row[:-1] for row in found)
 
     def _list(self) -> tuple[dict[str, int], list[str]]:
         """(key -> inode of each entry file, paths of temp files): the directory's names
@@ -450,7 +283,7 @@ class EntryIndex:
                         "SELECT name FROM sqlite_master WHERE type = 'table'"
                     ).fetchall():
                         conn.execute(f'DROP TABLE IF EXISTS "{name}"')  # its indexes go too
-                    for statement in _SCHEMA:
+                    for statement in SCHEMA:
                         conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
@@ -478,32 +311,6 @@ class EntryIndex:
                     self._conn.close()
             self._conn = None
             self._remove_files()
-
-
-def _text(value: str | None) -> str | bytes | None:
-    # A URL from non-UTF-8 argv holds lone surrogates, which SQLite text cannot: kept as bytes.
-    if value is None or value.isascii():
-        return value
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return value.encode("utf-8", "surrogatepass")
-    return value
-
-
-def _stored_at(row: tuple[Any, ...]) -> float:
-    return row[7] if row[7] is not None else float("-inf")  # invalid files last
-
-
-def _rows(found: Iterable[tuple[Any, ...]]) -> list[Row]:
-    return [Row._make(row) if row[2] != 2 else _decoded(row) for row in found]
-
-
-def _decoded(row: tuple[Any, ...]) -> Row:
-    return Row._make(
-        value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value
-        for value in (*row[:2], 1, *row[3:])
-    )
 
 
 def _inode(path: str) -> int | None:
