@@ -37,6 +37,9 @@ BENCH_DEPS = ["requests-cache>=1.2", "diskcache>=5.6"]
 # test); curl is a client of ghcache-proxy's.
 SYSTEM_PACKAGES = {"gh": "gh", "curl": "curl"}
 NEEDS_SYSTEM_PACKAGES = {"ghcache-cli", "ghcache-fakehub", "ghcache-proxy"}
+# Suites of independent processes that run on every core (pytest-xdist is in their test extra);
+# the p2p suite is not among them: some of its tests measure timing under a known load.
+PARALLEL_TESTS = {"ghcache-cli"}
 REQUIREMENT = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
 # One venv with the packages' build backend, shared by the sessions (see local_wheels).
 BUILD_TOOLS = ROOT / ".nox" / "_build-tools"
@@ -138,7 +141,8 @@ def tests(session: nox.Session, package: str) -> None:
     install_local(session, local_closure(package, ("test",)), extras={package: "test"})
     # From the package's directory: its own pyproject's pytest options, nothing of the root's.
     session.chdir(ROOT / "packages" / package)
-    session.run("pytest", *session.posargs, "tests")
+    parallel = ["-n", "auto"] if package in PARALLEL_TESTS and not session.posargs else []
+    session.run("pytest", *parallel, *session.posargs, "tests")
 
 
 @nox.session
