@@ -168,6 +168,61 @@ def test_a_peer_outside_the_team_gets_no_push_and_its_pushes_are_refused(
     assert sum(friend.refused().values()) == 0
 
 
+class Middle:
+    """A teammate (it holds the key and says hello) that speaks gossipsub but neither
+    push nor peer exchange, connected to two daemons that do not know each other:
+    what one announces reaches the other only by gossip, through it."""
+
+    def __init__(self, left: Daemon, right: Daemon) -> None:
+        self.daemons = (left, right)
+        self.topic = str(left.info["topic"])
+        self.done = trio.Event()
+
+    async def main(self, share: Any) -> None:
+        listen = Multiaddr("/ip4/127.0.0.1/tcp/0")
+        host = build_host(create_new_key_pair(), enable_mdns=False, listen=listen)
+        pubsub, gossipsub = build_pubsub(host, max_message_bytes=8 * 1024 * 1024)
+        me = host.get_id().to_base58()
+        async with (
+            host.run([listen]),
+            background_trio_service(pubsub),
+            background_trio_service(gossipsub),
+        ):
+            await pubsub.wait_until_ready()
+            await pubsub.subscribe(self.topic)
+            for daemon in self.daemons:
+                info = info_from_p2p_addr(Multiaddr(daemon.addr))
+                await host.connect(info)
+                stream = await host.new_stream(info.peer_id, [TProtocol(codec.HELLO_PROTOCOL)])
+                hello = codec.encode_hello(RIGHT, sender=me, receiver=info.peer_id.to_base58())
+                await stream.write(codec.frame(hello))
+                await stream.close()
+            for daemon in self.daemons:
+                await trio.to_thread.run_sync(
+                    lambda d=daemon: wait_until(lambda: me in d.topic_peers(), 10, "hello")
+                )
+            await trio.sleep(2.0)  # heartbeats: both daemons are in our mesh
+            await trio.to_thread.run_sync(share)
+
+
+def test_a_teammate_out_of_push_reach_gets_announcements_by_gossip(network: Network) -> None:
+    left = network.start("left")
+    right = network.start("right")
+    middle = Middle(left, right)
+    sent = [make_entry("from-left"), make_entry("from-right")]
+
+    def share() -> None:
+        left.put(sent[0])
+        right.put(sent[1])
+        wait_until(lambda: right.has(sent[0].key), 15, "left's entry at right, two hops")
+        wait_until(lambda: left.has(sent[1].key), 15, "right's entry at left, two hops")
+
+    trio.run(middle.main, share)
+    assert right.peer_id not in {p["peer_id"] for p in left.status()["peers"]}
+    assert left.counters()["announce_messages_sent"] >= 1
+    assert sum(right.refused().values()) == 0 and sum(left.refused().values()) == 0
+
+
 def test_the_push_covers_the_team_only_when_no_teammate_is_out_of_reach() -> None:
     reports = {"b": frozenset({"c"}), "c": frozenset({"b"}), "d": None}
 

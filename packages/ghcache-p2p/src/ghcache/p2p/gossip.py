@@ -37,8 +37,9 @@ log = logging.getLogger("ghcache.p2p")
 
 ANNOUNCE_QUEUE = 100_000
 MAX_BATCH_ITEMS = 500
-BATCH_LINGER = 0.002  # wait this long for more entries before publishing a batch
-PUBLISH_INTERVAL = 0.02  # at most 50 gossip messages/s: py-libp2p sustains ~200
+# At most 50 gossip messages/s (py-libp2p sustains ~200).  No wait before the first:
+# what queues during the pause after a message is the next batch.
+PUBLISH_INTERVAL = 0.02
 ENVELOPE_SLACK = 4096
 MAX_OPENED = 4096  # the subscription queue's size (node.SUBSCRIPTION_QUEUE)
 MAX_TAKEN = 65536
@@ -111,7 +112,6 @@ class Announcer:
             first = carried or await self._receive.receive()
             carried = None
             batch, size = [first], first.encoded_size()
-            await trio.sleep(BATCH_LINGER)
             while len(batch) < MAX_BATCH_ITEMS:
                 try:
                     item = self._receive.receive_nowait()
