@@ -47,7 +47,7 @@ PUSH_QUEUE = 100_000  # announcements waiting to be pushed (as the gossip queue)
 PEER_QUEUE = 256  # frames waiting for one peer; beyond, that peer gets them by gossip
 MAX_BATCH_ITEMS = 500
 ENVELOPE_SLACK = 4096
-REFRESH_EVERY = 0.2  # how soon a new teammate gets its stream (before our next push)
+REFRESH_EVERY = 0.5  # how soon a new teammate gets its stream (gossip reaches it meanwhile)
 PUSH_RETRY = 2.0  # after a push stream failed (the peer left, or does not speak push)
 OPEN_TIMEOUT = 5.0
 # A teammate may open its stream a moment before its hello has reached us.
