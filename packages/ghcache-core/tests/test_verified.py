@@ -204,3 +204,56 @@ def test_remembered_entries_are_copies_whatever_the_body(tmp_path: Path, body: b
     first.headers.append(("X-Mine", "1"))
     third = store.read(entry.key)
     assert third is not None and third.headers == [] and third.body == body
+
+
+def test_threads_never_read_another_files_bytes_through_a_kept_descriptor(tmp_path: Path) -> None:
+    """Few kept descriptors, constantly closed and reopened (numbers reused) while files are
+    replaced: every body read must be one that was stored under that very key."""
+    import threading
+
+    from ghcache.core.cid import cid_for_bytes
+
+    store = DiskStore(tmp_path)
+    store._reads.open_files = 2
+    keys = {}
+    for n in range(6):
+        entry = stored(store, f"repos/o/{n}", json.dumps({"n": n, "v": 0}).encode())
+        age(store.path_for(entry.key))
+        keys[entry.key] = n
+    stop = time.monotonic() + 2.0
+    wrong: list[str] = []
+
+    def reader(seed: int) -> None:
+        import random
+
+        rng = random.Random(seed)
+        while time.monotonic() < stop:
+            key = rng.choice(list(keys))
+            found = store.read_body(key)
+            if found is None:
+                continue  # between a writer's rename and our open: a miss, never wrong data
+            header, body = found
+            if json.loads(body)["n"] != keys[key] or cid_for_bytes(body) != header.body_cid:
+                wrong.append(key)
+
+    def writer() -> None:
+        version = 0
+        other = DiskStore(tmp_path)
+        while time.monotonic() < stop:
+            version += 1
+            for key, n in keys.items():
+                entry = make_request("https://api.github.com/", "GET", f"repos/o/{n}")
+                assert entry.key == key
+                body = json.dumps({"n": n, "v": version}).encode()
+                other.write(Entry(key, "shared", "GET", entry.url, time.time(), 300, 200, [], body))
+                age(other.path_for(key))
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=reader, args=(i,)) for i in range(4)]
+    threads.append(threading.Thread(target=writer))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+    assert len(store._reads._open) <= 2
