@@ -111,11 +111,22 @@ async def read_body(receive: Receive, fields: dict[str, str]) -> bytes:
 
 class ProxyApp:
     def __init__(
-        self, settings: Settings, api: ApiHost, http: httpx.AsyncClient, *, loopback_only: bool
+        self,
+        settings: Settings,
+        api: ApiHost,
+        http: httpx.AsyncClient,
+        *,
+        loopback_only: bool,
+        internal: tuple[str, tuple[str, int]] | None = None,
+        upstream: httpx.BaseTransport | None = None,
     ) -> None:
+        """``internal``: the forward proxy's listener (a Unix socket path) and the API
+        (host, port) whose decrypted CONNECT streams arrive there.  ``upstream``: the
+        transport of the caching clients (tests: to the simulated GitHub)."""
         self.api = api
         self.loopback_only = loopback_only
-        self.pool = ClientPool(settings, api)
+        self.internal = internal
+        self.pool = ClientPool(settings, api, upstream)
         self.ratelimits = RateLimitView()
         self.passthrough = PassThrough(http, api.rest_url, self.ratelimits)
         self.coalescer: Coalescer[Answer] = Coalescer()
@@ -168,12 +179,19 @@ class ProxyApp:
             raise Refusal(431, f"request headers are larger than {MAX_HEADER_BYTES} bytes")
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         fields = header_map(headers)
+        server = scope.get("server")
+        intercepted = (
+            self.internal[1]
+            if self.internal is not None and server is not None and server[0] == self.internal[0]
+            else None
+        )
         target = parse_target(
             scope.get("raw_path") or scope["path"].encode(),
             scope.get("query_string", b""),
             fields.get("host"),
             self.api,
             loopback_only=self.loopback_only,
+            intercepted=intercepted,
         )
         method = scope["method"].upper()
         if target.path == STATUS_PATH:
@@ -182,7 +200,7 @@ class ProxyApp:
         identity = Identity.from_header(fields.get("authorization"))
         client = self.pool.client_for(identity)
         resource = resource_for(target.path, graphql=target.is_graphql)
-        if is_streamed(method, target, fields):
+        if not target.is_api or is_streamed(method, target, fields):
             status = await self._forward(
                 method, target, headers, request_body(receive), receive, send, client, identity
             )

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+import httpx
+
 from ghcache.core.client import CachingClient
 from ghcache.core.config import Settings
 from ghcache.core.hosts import ApiHost
@@ -54,9 +56,12 @@ class ClientPool:
     Used from the event loop only; the clients themselves are used from worker threads
     (a CachingClient is safe there: the CLI's pages and the Python API do the same)."""
 
-    def __init__(self, settings: Settings, api: ApiHost) -> None:
+    def __init__(
+        self, settings: Settings, api: ApiHost, transport: httpx.BaseTransport | None = None
+    ) -> None:
         self.settings = settings
         self.api = api
+        self.transport = transport  # None: httpx's own, honouring HTTPS_PROXY and NO_PROXY
         self.store = DiskStore(settings.cache_dir, max_bytes=settings.max_bytes)
         self._clients: OrderedDict[str | None, CachingClient] = OrderedDict()
 
@@ -65,7 +70,11 @@ class ClientPool:
         if client is not None:
             self._clients.move_to_end(identity.credential)
             return client
-        upstream = Upstream(identity.credential, timeout=self.settings.upstream_timeout)
+        upstream = Upstream(
+            identity.credential,
+            timeout=self.settings.upstream_timeout,
+            transport=self.transport,
+        )
         client = CachingClient(
             self.settings, self.api, identity.credential, upstream=upstream, store=self.store
         )

@@ -15,7 +15,9 @@ import signal
 import socket
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -24,12 +26,21 @@ from ghcache.core.config import ConfigError, Settings
 from ghcache.core.hosts import ApiHost, resolve_host
 from ghcache.core.store import CacheDirError, ensure_cache_dir
 from ghcache.proxy.app import MAX_HEADER_BYTES, ProxyApp
-from ghcache.proxy.settings import ProxyConfigError, ProxySettings
+from ghcache.proxy.forward import ForwardProxy
+from ghcache.proxy.interception import Interception
+from ghcache.proxy.settings import TEST_UPSTREAM, ProxyConfigError, ProxySettings
 from ghcache.proxy.state import LOCK_NAME, STATE_NAME, proxy_url
+from ghcache.proxy.via import AsyncViaTransport, ViaTransport
 
 log = logging.getLogger("ghcache.proxy")
 
 GRACEFUL_SHUTDOWN = 5  # seconds open requests may take to finish after SIGTERM
+
+
+@dataclass(frozen=True)
+class Listeners:
+    main: socket.socket  # the reverse proxy: CACHE_PROXY_ADDR:CACHE_PROXY_PORT
+    forward: socket.socket  # the forward proxy: loopback:CACHE_PROXY_FORWARD_PORT
 
 
 class StartupError(Exception):
@@ -47,7 +58,10 @@ def main() -> int:
         settings, proxy, api = read_configuration()
         cache_dir = prepare_cache_dir(settings.cache_dir)
         lock = hold_lock(cache_dir)
-        listener = listen(proxy)
+        listener = listen(proxy.addr, proxy.port)
+        # Always on loopback, whatever CACHE_PROXY_ADDR says: it tunnels to any host.
+        loopback = "::1" if ":" in proxy.addr else "127.0.0.1"
+        forward = listen(loopback, proxy.forward_port)
     except StartupError as exc:
         print(f"ghcache proxy: {exc}", file=sys.stderr)
         return exc.status
@@ -55,7 +69,7 @@ def main() -> int:
     # by then the work is done, and this process should still tidy up and exit 0.
     signal.signal(signal.SIGTERM, lambda signum, frame: None)
     try:
-        asyncio.run(serve(settings, proxy, api, listener, cache_dir))
+        asyncio.run(serve(settings, proxy, api, Listeners(listener, forward), cache_dir))
     except KeyboardInterrupt:
         pass
     finally:
@@ -99,27 +113,32 @@ def hold_lock(cache_dir: Path) -> int:
     return fd
 
 
-def listen(proxy: ProxySettings) -> socket.socket:
-    family = socket.AF_INET6 if ":" in proxy.addr else socket.AF_INET
+def listen(addr: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
     # IPPROTO_TCP named: asyncio turns Nagle's algorithm off only on sockets that say
     # so, and with it on, a body written after its headers waits 40 ms for an ACK.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((proxy.addr, proxy.port))
+        sock.bind((addr, port))
         sock.listen(1024)
     except OSError as exc:
         sock.close()
-        raise StartupError(
-            f"cannot listen on {proxy.addr}:{proxy.port}: {exc.strerror or exc}", 1
-        ) from None
+        raise StartupError(f"cannot listen on {addr}:{port}: {exc.strerror or exc}", 1) from None
     sock.set_inheritable(True)
     return sock
 
 
-def write_state(cache_dir: Path, url: str, api: ApiHost) -> None:
-    """``proxy.json``: where this proxy listens, for ``proxy status``/``stop`` and scripts."""
-    state = {"pid": os.getpid(), "url": url, "upstream": api.rest_url, "started_at": time.time()}
+def write_state(cache_dir: Path, url: str, api: ApiHost, forward: dict[str, Any]) -> None:
+    """``proxy.json``: where this proxy listens, for ``proxy status``/``stop``, ``ghcache run``
+    and scripts."""
+    state = {
+        "pid": os.getpid(),
+        "url": url,
+        "upstream": api.rest_url,
+        "started_at": time.time(),
+        **forward,
+    }
     tmp = cache_dir / f".{STATE_NAME}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -128,31 +147,62 @@ def write_state(cache_dir: Path, url: str, api: ApiHost) -> None:
 
 
 async def serve(
-    settings: Settings, proxy: ProxySettings, api: ApiHost, listener: socket.socket, cache_dir: Path
+    settings: Settings, proxy: ProxySettings, api: ApiHost, listeners: Listeners, cache_dir: Path
 ) -> None:
     timeout = httpx.Timeout(settings.upstream_timeout, connect=10.0)
-    async with httpx.AsyncClient(timeout=timeout, trust_env=True) as http:
-        app = ProxyApp(settings, api, http, loopback_only=proxy.is_loopback)
-        config = uvicorn.Config(
-            app,
-            interface="asgi3",
-            http="h11",  # the pure-Python parser: bounded header size, clear 400s
-            lifespan="off",
-            log_config=None,
-            access_log=False,  # never a line per request at INFO (CACHE_LOG_LEVEL=DEBUG has them)
-            server_header=False,
-            date_header=False,  # GitHub's Date is part of the answer
-            proxy_headers=False,
-            # h11 answers 400 to a request whose head grows past this before it ends.
-            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
-        )
-        host, port = listener.getsockname()[:2]
-        url = proxy_url(host, port)
-        write_state(cache_dir, url, api)
-        print(f"ghcache proxy: listening on {url} (upstream {api.rest_url})", file=sys.stderr)
-        sys.stderr.flush()
-        try:
-            await uvicorn.Server(config).serve(sockets=[listener])
-        finally:
-            app.close()
+    test_upstream = proxy.test_upstream
+    if test_upstream is not None:
+        log.warning("%s is set: the API host's requests go to %s:%d", TEST_UPSTREAM, *test_upstream)
+    with contextlib.ExitStack() as stack:
+        interception = stack.enter_context(Interception.prepare(cache_dir, api, settings.env))
+        async with httpx.AsyncClient(
+            timeout=timeout,
+            trust_env=True,
+            transport=AsyncViaTransport(test_upstream) if test_upstream else None,
+        ) as http:
+            app = ProxyApp(
+                settings,
+                api,
+                http,
+                loopback_only=proxy.is_loopback,
+                internal=interception.internal,
+                upstream=ViaTransport(test_upstream) if test_upstream else None,
+            )
+            forward = ForwardProxy(
+                intercepted=interception.hosts,
+                leaf_context=interception.leaf_context,
+                internal_path=interception.socket_path,
+                may_tunnel=proxy.may_tunnel,
+            )
+            config = uvicorn.Config(
+                app,
+                interface="asgi3",
+                http="h11",  # the pure-Python parser: bounded header size, clear 400s
+                lifespan="off",
+                log_config=None,
+                access_log=False,  # never a line per request at INFO (DEBUG has them)
+                server_header=False,
+                date_header=False,  # GitHub's Date is part of the answer
+                proxy_headers=False,
+                # h11 answers 400 to a request whose head grows past this before it ends.
+                h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+            )
+            host, port = listeners.main.getsockname()[:2]
+            url = proxy_url(host, port)
+            forward_host, forward_port = listeners.forward.getsockname()[:2]
+            forward_url = proxy_url(forward_host, forward_port).rstrip("/")
+            front = await forward.serve(listeners.forward)
+            write_state(cache_dir, url, api, interception.state(forward_url))
+            print(
+                f"ghcache proxy: listening on {url} (upstream {api.rest_url});"
+                f" forward proxy on {forward_url}",
+                file=sys.stderr,
+            )
+            sys.stderr.flush()
+            try:
+                await uvicorn.Server(config).serve(sockets=[listeners.main, interception.listener])
+            finally:
+                front.close()
+                forward.close()
+                app.close()

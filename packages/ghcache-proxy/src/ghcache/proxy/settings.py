@@ -9,12 +9,28 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 # Beside the daemon's 9100; nothing common listens on 9180 by default.
 DEFAULT_PORT = 9180
 # Loopback unless set: the proxy answers with what the cache holds.
 DEFAULT_ADDR = "127.0.0.1"
-DEFAULTS = {"CACHE_PROXY_ADDR": DEFAULT_ADDR, "CACHE_PROXY_PORT": str(DEFAULT_PORT)}
+# The forward proxy (HTTPS_PROXY of `ghcache run`): always on loopback, since it tunnels.
+DEFAULT_FORWARD_PORT = 9181
+# Every host is tunnelled unless told otherwise: gh for github.com also reaches
+# uploads.github.com, codeload.github.com and objects.githubusercontent.com, and git
+# run by gh reaches github.com, none of which the proxy caches.
+DEFAULT_TUNNEL = "*"
+DEFAULTS = {
+    "CACHE_PROXY_ADDR": DEFAULT_ADDR,
+    "CACHE_PROXY_PORT": str(DEFAULT_PORT),
+    "CACHE_PROXY_FORWARD_PORT": str(DEFAULT_FORWARD_PORT),
+    "CACHE_PROXY_TUNNEL": DEFAULT_TUNNEL,
+}
+# Tests only, never shown by `ghcache config`: every request for the API host goes over
+# plain HTTP to this loopback address instead, in absolute form as to an HTTP proxy, so
+# that the simulated GitHub answers as api.github.com would (bodies, URLs and all).
+TEST_UPSTREAM = "CACHE_PROXY_TEST_UPSTREAM"
 
 
 class ProxyConfigError(ValueError):
@@ -26,6 +42,10 @@ class ProxySettings:
     addr: str
     port: int  # 0: any free port (the one chosen is in proxy.json and `proxy status`)
     sources: dict[str, str]
+    forward_port: int = DEFAULT_FORWARD_PORT  # 0: any free port, as for `port`
+    # Host names CONNECT may reach untouched; None: every host.
+    tunnel: frozenset[str] | None = None
+    test_upstream: tuple[str, int] | None = None  # (loopback address, port); tests only
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ProxySettings:
@@ -37,16 +57,59 @@ class ProxySettings:
             raise ProxyConfigError(
                 f"CACHE_PROXY_ADDR must be an IP address such as 127.0.0.1 or ::1, got {addr!r}"
             ) from None
-        raw_port = env.get("CACHE_PROXY_PORT", "").strip() or str(DEFAULT_PORT)
-        if not (raw_port.isascii() and raw_port.isdigit() and int(raw_port) <= 65535):
-            raise ProxyConfigError(
-                f"CACHE_PROXY_PORT must be a port number from 0 to 65535, got {raw_port!r}"
-            )
-        return cls(addr=addr, port=int(raw_port), sources=sources)
+        return cls(
+            addr=addr,
+            port=_port(env, "CACHE_PROXY_PORT", DEFAULT_PORT),
+            sources=sources,
+            forward_port=_port(env, "CACHE_PROXY_FORWARD_PORT", DEFAULT_FORWARD_PORT),
+            tunnel=_tunnel(env.get("CACHE_PROXY_TUNNEL", "").strip() or DEFAULT_TUNNEL),
+            test_upstream=_test_upstream(env.get(TEST_UPSTREAM, "").strip()),
+        )
+
+    def may_tunnel(self, host: str) -> bool:
+        return self.tunnel is None or host.lower() in self.tunnel
 
     @property
     def is_loopback(self) -> bool:
         return ipaddress.ip_address(self.addr).is_loopback
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    if not (raw.isascii() and raw.isdigit() and int(raw) <= 65535):
+        raise ProxyConfigError(f"{name} must be a port number from 0 to 65535, got {raw!r}")
+    return int(raw)
+
+
+def _tunnel(raw: str) -> frozenset[str] | None:
+    if raw == "*":
+        return None
+    if raw.lower() == "none":
+        return frozenset()
+    names = frozenset(part.strip().lower() for part in raw.split(",") if part.strip())
+    if not names or not all(name.isascii() and name.isprintable() for name in names):
+        raise ProxyConfigError(
+            f"CACHE_PROXY_TUNNEL must be '*', 'none' or host names separated by commas, got {raw!r}"
+        )
+    return names
+
+
+def _test_upstream(raw: str) -> tuple[str, int] | None:
+    """Only ever a loopback address: the setting exists to reach the simulated GitHub."""
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    try:
+        loopback = parts.scheme == "http" and ipaddress.ip_address(parts.hostname or "").is_loopback
+        port = parts.port
+    except ValueError:
+        loopback, port = False, None
+    if not loopback or port is None:
+        raise ProxyConfigError(
+            f"{TEST_UPSTREAM} (tests only) must be http://127.0.0.1:PORT/ or another"
+            f" loopback address, got {raw!r}"
+        )
+    return parts.hostname or "", port
 
 
 def config_problem(env: Mapping[str, str]) -> str | None:

@@ -25,6 +25,9 @@ class Target:
     path: str  # below the API base, no leading slash ("repos/o/r", "graphql")
     client_base: str  # the base the client used, for Links: "http://127.0.0.1:9180/api/v3/"
     is_graphql: bool
+    # False for a path of an intercepted Enterprise host outside its API (git over HTTPS,
+    # the web): streamed to that host untouched, never cached.
+    is_api: bool = True
 
 
 def is_loopback_name(host: str) -> bool:
@@ -42,6 +45,20 @@ def is_loopback_name(host: str) -> bool:
         return False
 
 
+def intercepted_origin(host_header: str | None, intercepted: tuple[str, int]) -> str:
+    """``https://HOST/`` for a request inside a CONNECT tunnel to ``intercepted``, whose
+    ``Host`` must name that host (the TLS certificate it was given names no other)."""
+    host, port = intercepted
+    try:
+        parts = urlsplit("//" + (host_header or "").strip())
+        same = (parts.hostname or "") == host and (parts.port or 443) == port
+    except ValueError:
+        same = False
+    if not same:
+        raise Refusal(421, f"Host {host_header!r} is not {host}, the host this tunnel is for")
+    return f"https://{host}/" if port == 443 else f"https://{host}:{port}/"
+
+
 def _printable(raw: bytes) -> bool:
     return all(0x21 <= byte <= 0x7E for byte in raw)
 
@@ -53,8 +70,12 @@ def parse_target(
     api: ApiHost,
     *,
     loopback_only: bool,
+    intercepted: tuple[str, int] | None = None,
 ) -> Target:
-    """The target of one request; :class:`Refusal` for one the proxy does not serve."""
+    """The target of one request; :class:`Refusal` for one the proxy does not serve.
+
+    ``intercepted``: the request came decrypted from the forward proxy's ``CONNECT`` to
+    this (host, port), the API host; its origin-form target is on that host."""
     if not raw_path or not _printable(raw_path) or (query and not _printable(query)):
         raise Refusal(400, "the request target must be printable ASCII")
     text = raw_path.decode("ascii")
@@ -64,6 +85,12 @@ def parse_target(
         if (parts.hostname or "") != GH_LOCAL_API_HOST and not is_loopback_name(parts.netloc):
             raise Refusal(400, f"this proxy serves the GitHub API only, not {parts.netloc or text}")
         origin, path = f"{parts.scheme}://{parts.netloc}/", parts.path or "/"
+    elif text.startswith("/") and intercepted is not None:
+        origin = intercepted_origin(host_header, intercepted)
+        if api.is_enterprise and not text.startswith("/api/"):
+            qs = "?" + query.decode("ascii") if query else ""
+            return Target(origin + text[1:] + qs, text[1:], origin, False, is_api=False)
+        path = text
     elif text.startswith("/"):
         authority = (host_header or "").strip()
         if not authority or not _printable(authority.encode("latin-1", "replace")):
