@@ -73,3 +73,62 @@ def proxy_status(as_json: bool) -> None:
     outcomes = status.get("outcomes", {})
     if outcomes:
         click.echo("answers:  " + ", ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
+
+
+@proxy.command("env")
+def proxy_env() -> None:
+    """Print the variables that send HTTPS through the forward proxy, for `eval`.
+
+    Starts the proxy in the background when none runs.
+    """
+    from ghcache.proxy.launch import LaunchError, ensure_proxy, forward_variables, shell_lines
+
+    try:
+        status, started = ensure_proxy(_cache_dir())
+        variables = forward_variables(status)
+    except LaunchError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(exc.status) from None
+    if started:
+        click.echo(f"proxy started (pid {status['pid']}) at {status['url']}", err=True)
+    click.echo(shell_lines(variables), nl=False)
+
+
+@click.command(
+    "run",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def run(command: tuple[str, ...]) -> None:
+    """Run COMMAND with its HTTPS through the proxy: gh, git, curl, any client.
+
+    Sets HTTPS_PROXY to the forward proxy and SSL_CERT_FILE to the system's CA bundle plus
+    the proxy's local CA, whose certificates name the GitHub API host only; that host's
+    requests are answered through the cache, every other host is tunnelled untouched.
+    Starts the proxy in the background when none runs.
+
+        ghcache run -- gh issue list -R cli/cli
+    """
+    import os
+
+    from ghcache.proxy.launch import LaunchError, ensure_proxy, forward_variables, host_mismatch
+
+    try:
+        status, started = ensure_proxy(_cache_dir())
+        variables = forward_variables(status)
+    except LaunchError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(exc.status) from None
+    if started:
+        click.echo(f"ghcache: proxy started (pid {status['pid']}) at {status['url']}", err=True)
+    problem = host_mismatch(status, os.environ)
+    if problem is not None:
+        click.echo(f"ghcache: warning: {problem}", err=True)
+    env = {**os.environ, **variables}
+    try:
+        # The command takes this process's place: its exit status, signals and terminal
+        # are its own, as without ghcache.
+        os.execvpe(command[0], list(command), env)
+    except OSError as exc:
+        click.echo(f"Error: cannot run {command[0]!r}: {exc.strerror or exc}", err=True)
+        raise SystemExit(127 if isinstance(exc, FileNotFoundError) else 126) from None

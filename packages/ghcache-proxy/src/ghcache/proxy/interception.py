@@ -20,24 +20,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from ghcache.core.hosts import LOCAL_HOSTNAME, ApiHost
-from ghcache.core.kernel.hosts import api_urls
+from ghcache.core.hosts import ApiHost
 from ghcache.proxy.ca import LocalCA
+from ghcache.proxy.state import intercepted_host
 
 INTERNAL_SOCKET = "forward.sock"
-
-
-def intercepted_host(api: ApiHost) -> tuple[str, int] | None:
-    """(host, port) that clients reach the API at: api.github.com for github.com, the
-    Enterprise host for GH_HOST=HOST.  None for github.localhost, which gh speaks plain HTTP
-    to.  Always the host gh uses, also when GITHUB_API_URL sends the proxy elsewhere."""
-    if api.hostname == LOCAL_HOSTNAME:
-        return None
-    _, rest, _ = api_urls(api.hostname, {})
-    parts = urlsplit(rest)
-    return (parts.hostname or "").lower(), parts.port or 443
 
 
 @dataclass
@@ -53,7 +41,7 @@ class Interception:
     def prepare(
         cls, cache_dir: Path, api: ApiHost, env: Mapping[str, str]
     ) -> Iterator[Interception]:
-        host = intercepted_host(api)
+        host = intercepted_host(api.hostname)
         ca = bundle = None
         if host is not None:
             ca = LocalCA.load_or_create(cache_dir, (host[0],))

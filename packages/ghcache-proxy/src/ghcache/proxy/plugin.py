@@ -1,4 +1,4 @@
-"""ghcache-proxy's plugin: the ``proxy`` commands and its ``ghcache config`` rows.
+"""ghcache-proxy's plugin: the ``proxy`` and ``run`` commands and its ``ghcache config`` rows.
 
 Loaded by every CLI call that loads plugins, so it imports nothing heavy (no
 uvicorn, httpx or click) at module level.
@@ -17,9 +17,10 @@ if TYPE_CHECKING:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    from ghcache.proxy.commands import proxy
+    from ghcache.proxy.commands import proxy, run
 
     cli.add_command(proxy)
+    cli.add_command(run)
 
 
 @hookimpl

@@ -57,11 +57,16 @@ class ProxySettings:
             raise ProxyConfigError(
                 f"CACHE_PROXY_ADDR must be an IP address such as 127.0.0.1 or ::1, got {addr!r}"
             ) from None
+        port = _port(env, "CACHE_PROXY_PORT", DEFAULT_PORT)
         return cls(
             addr=addr,
-            port=_port(env, "CACHE_PROXY_PORT", DEFAULT_PORT),
+            port=port,
             sources=sources,
-            forward_port=_port(env, "CACHE_PROXY_FORWARD_PORT", DEFAULT_FORWARD_PORT),
+            # A proxy on any free port (tests, benchmarks, several cache directories)
+            # would otherwise collide on the forward proxy's fixed one.
+            forward_port=_port(
+                env, "CACHE_PROXY_FORWARD_PORT", DEFAULT_FORWARD_PORT if port else 0
+            ),
             tunnel=_tunnel(env.get("CACHE_PROXY_TUNNEL", "").strip() or DEFAULT_TUNNEL),
             test_upstream=_test_upstream(env.get(TEST_UPSTREAM, "").strip()),
         )
