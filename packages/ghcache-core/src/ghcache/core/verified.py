@@ -88,7 +88,7 @@ class VerifiedReads:
         self.open_files = open_files
         self._known: dict[str, _Known] = {}
         self._touches: dict[str, int] = {}  # key -> when it was used (ns), not yet recorded
-        self._touches_due = False
+        self._touches_due = 0  # the pid that has record_uses due (a forked child has not)
         # key -> descriptor on its remembered version.  Used and closed under the lock: a
         # descriptor closed by one thread and reused by an open in another must never be
         # read as if it still were the entry.
@@ -130,8 +130,8 @@ class VerifiedReads:
                     os.close(fd)
         if touch:
             self._touches[key] = time.time_ns()
-            if not self._touches_due:
-                self._touches_due = True
+            if self._touches_due != os.getpid():
+                self._touches_due = os.getpid()
                 deferred.due(self, self.record_uses)
         return found
 
@@ -227,7 +227,7 @@ class VerifiedReads:
 
     def record_uses(self) -> None:
         """Set the access time of each file used since the last call to when it was used."""
-        self._touches_due = False  # before taking them: a use from now on is due again
+        self._touches_due = 0  # before taking them: a use from now on is due again
         touches, self._touches = self._touches, {}
         for key, used_at in touches.items():
             try:
