@@ -1,4 +1,4 @@
-"""``python -m ghcache.proxy run|start|stop|status``: the proxy without the CLI installed."""
+"""``python -m ghcache.proxy run|start|stop|status|env``: the proxy without the CLI installed."""
 
 from ghcache.proxy.commands import proxy
 

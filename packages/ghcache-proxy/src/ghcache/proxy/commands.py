@@ -70,6 +70,9 @@ def proxy_status(as_json: bool) -> None:
     uptime = int(time.time() - float(status.get("started_at", time.time())))
     click.echo(f"proxy running (pid {status['pid']}, up {uptime} s) at {status['url']}")
     click.echo(f"upstream: {status['upstream']}")
+    if status.get("forward_url"):
+        intercepted = ", ".join(status.get("intercepted") or []) or "no host"
+        click.echo(f"forward:  {status['forward_url']} (answers CONNECT to {intercepted})")
     outcomes = status.get("outcomes", {})
     if outcomes:
         click.echo("answers:  " + ", ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
