@@ -113,9 +113,13 @@ def run(command: tuple[str, ...]) -> None:
         ghcache run -- gh issue list -R cli/cli
     """
     import os
+    import shutil
 
     from ghcache.proxy.launch import LaunchError, ensure_proxy, forward_variables, host_mismatch
 
+    if shutil.which(command[0]) is None:  # before a proxy is started for nothing
+        click.echo(f"Error: cannot run {command[0]!r}: command not found", err=True)
+        raise SystemExit(127)
     try:
         status, started = ensure_proxy(_cache_dir())
         variables = forward_variables(status)
