@@ -47,7 +47,9 @@ from ghcache.core.store import DiskStore
 
 directory = sys.argv[1]
 store = DiskStore(Path(directory), max_bytes=int(sys.argv[2]))
-store.disk_usage()  # the index is open (and built) before we watch
+action = sys.argv[3]
+if action != "first-put":
+    store.disk_usage()  # the index is open (and built) before we watch
 seen = {"listings": 0, "entry_opens": 0}
 watching = False
 
@@ -61,8 +63,10 @@ def hook(event, args):
 
 sys.addaudithook(hook)
 watching = True
-action = sys.argv[3]
-if action == "put":
+if action == "first-put":
+    request = make_request("https://api.github.com/", "GET", "repos/o/first")
+    store.write(Entry(request.key, "shared", "GET", request.url, time.time(), 300, 200, [], b"{}"))
+elif action == "put":
     for n in range(200):
         request = make_request("https://api.github.com/", "GET", f"repos/o/new/{n}")
         body = json.dumps({"n": n, "pad": "y" * 3000}).encode()
@@ -125,6 +129,22 @@ def test_prune_lists_once_and_opens_no_entry(full_store: tuple[Path, int]) -> No
     assert seen["pruned"] == 5
     assert seen["entry_opens"] == 0  # the expired ones are known from the index
     assert seen["listings"] <= 2  # the sync with the directory's names, old temp files
+
+
+def test_the_put_that_builds_a_lost_index_reads_no_entry(full_store: tuple[Path, int]) -> None:
+    directory, budget = full_store
+    DiskStore(directory).index.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{directory / INDEX_FILE}{suffix}").unlink(missing_ok=True)
+    seen = audited(directory, budget * 2, "first-put")
+    assert seen["entry_opens"] == 0  # one stat per file builds sizes and uses
+    assert seen["listings"] == 1
+    store = DiskStore(directory)
+    assert store.disk_usage() == on_disk(store)
+    rows, unreadable = store.listing()  # ls reads what the build did not
+    assert len(rows) == on_disk(store)[0] and unreadable == 0
+    assert all(row.url.startswith("https://api.github.com/repos/o/") for row in rows)
+    assert store.index._read("SELECT count(*) FROM entries WHERE ok = -1") == [(0,)]
 
 
 def test_files_changed_behind_the_index_are_picked_up_by_sync(tmp_path: Path) -> None:

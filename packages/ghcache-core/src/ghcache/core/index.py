@@ -140,15 +140,17 @@ class EntryIndex:
 
     # ------------------------------------------------------------------ reconciling
 
-    def sync(self) -> list[str]:
+    def sync(self, *, read: bool = True) -> list[str]:
         """Bring the rows up to date with the directory: one listing, reads only what differs.
 
         Files are read outside the write lock; under it, each is recorded only if the
         name still holds the inode that was read (a writer may have replaced it since).
+        Without ``read`` a new or changed file is only stat'ed (its row says "not read
+        yet": enough for sizes and eviction); a sync that reads reads those too.
         Returns the paths of temp files met on the way (``.*.tmp``), for ``prune``.
         """
         listed, temps = self._list()
-        self._catch_up(listed, dict(self._read("SELECT key, ino FROM entries")))
+        self._catch_up(listed, dict(self._read("SELECT key, ino FROM entries")), read=read)
         return temps
 
     def listing(self, *, detail: bool = True) -> list[Row]:
@@ -158,7 +160,7 @@ class EntryIndex:
         listed, _ = self._list()
         sql = f"SELECT {ROW_COLUMNS if detail else LIST_COLUMNS}, ino FROM entries"
         found = self._read(sql)
-        if self._catch_up(listed, {row[0]: row[-1] for row in found}):
+        if self._catch_up(listed, {row[0]: row[-1] for row in found}, read=True):
             found = self._read(sql)
         found.sort(key=stored_at_of, reverse=True)  # several times faster than ORDER BY here
         return rows_of(row[:-1] for row in found)
@@ -181,17 +183,20 @@ class EntryIndex:
             raise IndexUnavailable(str(exc)) from None
         return listed, temps
 
-    def _catch_up(self, listed: dict[str, int], indexed: dict[str, int]) -> bool:
+    def _catch_up(self, listed: dict[str, int], indexed: dict[str, int], *, read: bool) -> bool:
         """Record what differs between the listing and the rows; whether anything did."""
-        if listed == indexed:
+        unread = (
+            [key for (key,) in self._read("SELECT key FROM entries WHERE ok = -1")] if read else []
+        )
+        if listed == indexed and not unread:
             return False  # nothing changed behind the index's back (the usual case)
-        changed = [key for key, ino in listed.items() if indexed.get(key) != ino]
+        changed = [key for key, ino in listed.items() if indexed.get(key) != ino] + unread
         gone = [key for key in indexed if key not in listed]
-        described = [self._describe(key) for key in changed]
+        described = [self._describe(key) if read else self._stat(key) for key in changed]
         with self.writing() as writer:
             for key, info, fields in described:
                 if info is not None and _inode(self._file(key)) == info.st_ino:
-                    writer.put(key, info, fields)
+                    writer.put(key, info, fields, unread=not read)
             for key in gone:
                 if _inode(self._file(key)) is None:
                     writer.remove(key)
@@ -226,6 +231,12 @@ class EntryIndex:
         finally:
             os.close(fd)
 
+    def _stat(self, key: str) -> tuple[str, os.stat_result | None, EntryFields | None]:
+        try:
+            return key, os.lstat(self._file(key)), None
+        except OSError:
+            return key, None, None
+
     def _file(self, key: str) -> str:
         return os.path.join(self.directory, ENTRY_PREFIX + key + ENTRY_SUFFIX)
 
@@ -257,7 +268,10 @@ class EntryIndex:
                 raise IndexUnavailable(str(again)) from None
         self._conn, self._owner = conn, (os.getpid(), _inode(self.path))
         if not conn.execute("SELECT count(*) FROM meta WHERE name = 'synced'").fetchone()[0]:
-            self.sync()  # a new index: every file is read once
+            # A new index (first use, or rebuilt): sizes and uses from one stat per file,
+            # so the call that builds it (a put, stats) does not read 100,000 files; ls and
+            # prune read what is still unread.
+            self.sync(read=False)
         return conn
 
     def _open(self) -> sqlite3.Connection:

@@ -23,7 +23,7 @@ __all__ = ["LIST_COLUMNS", "ROW_COLUMNS", "SCHEMA", "SCHEMA_VERSION", "Row", "Wr
 # each further query fetches twice as many.
 CANDIDATES = 4
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = (
     """CREATE TABLE entries (
@@ -32,13 +32,14 @@ SCHEMA = (
         size INTEGER NOT NULL,
         atime_ns INTEGER NOT NULL,  -- last use as last seen; the file's access time is the truth
         ok INTEGER NOT NULL,        -- 1 (2: some text kept as bytes, see _text); 0: not an
-                                    -- entry (counted, then pruned)
+                                    -- entry (counted, then pruned); -1: not read yet
         method TEXT, url TEXT, scope TEXT, status INTEGER, stored_at REAL, ttl REAL,
         etag TEXT, body_cid TEXT
     )""",
     "CREATE INDEX entries_by_use ON entries (atime_ns, key)",
     "CREATE INDEX entries_by_expiry ON entries (stored_at + ttl)",
     "CREATE INDEX entries_unreadable ON entries (key) WHERE ok = 0",
+    "CREATE INDEX entries_unread ON entries (key) WHERE ok = -1",
     "CREATE TABLE totals (id INTEGER PRIMARY KEY CHECK (id = 0), files INTEGER, bytes INTEGER)",
     "INSERT INTO totals VALUES (0, 0, 0)",
     """CREATE TRIGGER entry_added AFTER INSERT ON entries BEGIN
@@ -70,7 +71,7 @@ class Row(NamedTuple):
 
     key: str
     size: int
-    ok: int  # 1, or 0 for a file that is not a valid entry (the other fields are then None)
+    ok: int  # 1; 0: a file that is not a valid entry, -1: not read yet (the rest then None)
     method: str
     url: str
     scope: str
@@ -88,13 +89,16 @@ class Writer:
         self.conn = conn  # None: no index; every change is then a no-op
         self.directory = directory
 
-    def put(self, key: str, info: os.stat_result, fields: Any | None) -> None:
-        """Record the file ``info`` describes; ``fields`` (an Entry or EntryFields) None: invalid."""
+    def put(
+        self, key: str, info: os.stat_result, fields: Any | None, *, unread: bool = False
+    ) -> None:
+        """Record the file ``info`` describes: ``fields`` (an Entry or EntryFields), None for a
+        file that is not an entry, or ``unread`` (only its size and use are known yet)."""
         if self.conn is None:
             return
         row: tuple[Any, ...] = (key, info.st_ino, info.st_size, info.st_atime_ns)
         if fields is None:
-            row += (0, None, None, None, None, None, None, None, None)
+            row += (-1 if unread else 0, None, None, None, None, None, None, None, None)
         else:
             etag = next((v for k, v in fields.headers if k.lower() == "etag"), None)
             texts = (_text(fields.method), _text(fields.url), _text(fields.scope), _text(etag))

@@ -174,8 +174,8 @@ class DiskStore:
             rows = self.index.listing(detail=detail)
         except IndexUnavailable:
             rows = sorted((self._row(path) for path in self.paths()), key=_newest_first)
-        valid = [row for row in rows if row.ok]
-        return valid, len(rows) - len(valid)
+        valid = [row for row in rows if row.ok > 0]
+        return valid, sum(1 for row in rows if row.ok == 0)
 
     def sync(self) -> None:
         """Bring the index up to date with files changed behind its back (see ``index``)."""
