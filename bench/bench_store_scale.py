@@ -16,10 +16,11 @@ The same-run baseline ("scan") is the store without its index, which is exactly 
 code that did these before: ``stats`` sizes every file, ``ls`` and ``prune`` read and
 verify every file (at the first size only unless ``--full-baseline``: ~20 s each at
 100,000), a ``put`` scanned the directory with a chance proportional to the bytes
-written ("put scan max" is that scan and eviction: what the unlucky call paid).  The
-first ``sync`` (the index built from the files, as on the first use after an upgrade)
-is timed too.  Target: stats <= 50 ms, ls <= 1 s, prune <= 1 s, put p99 <= 5 ms, at
-100,000 entries, and flat from 10,000.
+written ("put scan max" is that scan and eviction: what the unlucky call paid).  What
+the first use after an upgrade pays is timed too: "index build" (one stat per file, by
+the first call of any kind) and "first read" (every file read and verified once, by the
+first ``ls`` or ``prune``).  Target: stats <= 50 ms, ls <= 1 s, prune <= 1 s, put p99 <=
+5 ms, at 100,000 entries, and flat from 10,000.
 """
 
 from __future__ import annotations
@@ -143,7 +144,8 @@ def measure(count: int, root: Path, full_baseline: bool) -> dict[str, float]:
         else nan
     )
     store = DiskStore(directory, max_bytes=total)
-    figures["first sync"] = timed(store.sync, rounds=1)
+    figures["index build"] = timed(store.disk_usage, rounds=1)  # one stat per file
+    figures["first read"] = timed(store.sync, rounds=1)  # what the first ls or prune reads
     figures["stats"] = timed(command(env, "stats", "--json"))
     figures["ls"] = timed(command(env, "cache", "ls"))
     figures["prune"] = timed(command(env, "cache", "prune"), rounds=1)  # removes the 1 %
