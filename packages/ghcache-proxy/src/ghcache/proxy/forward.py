@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import socket
 import ssl
@@ -187,7 +188,7 @@ async def _refuse(
 ) -> None:
     if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
         return
-    body = f'{{"message": "ghcache proxy: {message}"}}'.encode()
+    body = json.dumps({"message": f"ghcache proxy: {message}"}).encode()  # GitHub's shape
     headers = [
         ("Content-Type", "application/json; charset=utf-8"),
         ("Content-Length", str(len(body))),
