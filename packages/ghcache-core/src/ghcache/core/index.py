@@ -38,6 +38,7 @@ from ghcache.core.index_rows import (
     SCHEMA_VERSION,
     Row,
     Writer,
+    row_for,
     rows_of,
     stored_at_of,
 )
@@ -71,6 +72,7 @@ class EntryIndex:
     def __init__(self, directory: str) -> None:
         self.directory = directory
         self.path = os.path.join(directory, INDEX_FILE)
+        self._prefix = os.path.join(directory, ENTRY_PREFIX)
         self._lock = threading.RLock()
         self._lock_pid = os.getpid()
         self._conn: sqlite3.Connection | None = None
@@ -194,9 +196,14 @@ class EntryIndex:
         gone = [key for key in indexed if key not in listed]
         described = [self._describe(key) if read else self._stat(key) for key in changed]
         with self.writing() as writer:
-            for key, info, fields in described:
-                if info is not None and _inode(self._file(key)) == info.st_ino:
-                    writer.put(key, info, fields, unread=not read)
+            writer.put_rows(
+                [
+                    row_for(key, info, fields, unread=not read)
+                    for key, info, fields in described
+                    # a writer may have replaced the file since: its own row stands
+                    if info is not None and _inode(self._file(key)) == info.st_ino
+                ]
+            )
             for key in gone:
                 if _inode(self._file(key)) is None:
                     writer.remove(key)
@@ -238,7 +245,7 @@ class EntryIndex:
             return key, None, None
 
     def _file(self, key: str) -> str:
-        return os.path.join(self.directory, ENTRY_PREFIX + key + ENTRY_SUFFIX)
+        return self._prefix + key + ENTRY_SUFFIX
 
     # ------------------------------------------------------------------ the connection
 
@@ -289,6 +296,9 @@ class EntryIndex:
             # cannot tear SQLite's writes, and the entry files are not synced either.  After
             # a power loss ``sync`` repairs rows and totals, or a damaged file is rebuilt.
             conn.execute("PRAGMA synchronous = OFF")
+            # 16 MiB of pages (SQLite's default is 2): a rebuild of 100,000 rows in random
+            # key order took half as long again with the default.
+            conn.execute("PRAGMA cache_size = -16384")
             conn.execute("BEGIN IMMEDIATE")
             try:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]

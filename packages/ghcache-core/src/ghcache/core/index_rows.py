@@ -17,7 +17,16 @@ from ghcache.core.kernel.entries import ENTRY_PREFIX, ENTRY_SUFFIX
 if TYPE_CHECKING:
     import sqlite3
 
-__all__ = ["LIST_COLUMNS", "ROW_COLUMNS", "SCHEMA", "SCHEMA_VERSION", "Row", "Writer", "rows_of"]
+__all__ = [
+    "LIST_COLUMNS",
+    "ROW_COLUMNS",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "Row",
+    "Writer",
+    "row_for",
+    "rows_of",
+]
 
 # Eviction candidates fetched by the first query (most evictions remove one or two files);
 # each further query fetches twice as many.
@@ -94,18 +103,13 @@ class Writer:
     ) -> None:
         """Record the file ``info`` describes: ``fields`` (an Entry or EntryFields), None for a
         file that is not an entry, or ``unread`` (only its size and use are known yet)."""
-        if self.conn is None:
-            return
-        row: tuple[Any, ...] = (key, info.st_ino, info.st_size, info.st_atime_ns)
-        if fields is None:
-            row += (-1 if unread else 0, None, None, None, None, None, None, None, None)
-        else:
-            etag = next((v for k, v in fields.headers if k.lower() == "etag"), None)
-            texts = (_text(fields.method), _text(fields.url), _text(fields.scope), _text(etag))
-            raw = any(isinstance(text, bytes) for text in texts)
-            row += (2 if raw else 1, *texts[:3], fields.status, fields.stored_at, fields.ttl)
-            row += (texts[3], fields.body_cid)
-        self.conn.execute(_UPSERT, row)
+        if self.conn is not None:
+            self.conn.execute(_UPSERT, row_for(key, info, fields, unread=unread))
+
+    def put_rows(self, rows: list[tuple[Any, ...]]) -> None:
+        """Record many files at once (``row_for`` each): a rebuild's hundred thousand rows."""
+        if self.conn is not None:
+            self.conn.executemany(_UPSERT, rows)
 
     def remove(self, key: str) -> None:
         if self.conn is not None:
@@ -201,6 +205,20 @@ class Writer:
             "SELECT key, 1, stored_at, ttl FROM entries WHERE stored_at + ttl < ?", (before,)
         ).fetchall()
         return [(key, bool(ok), stored_at, ttl) for key, ok, stored_at, ttl in rows]
+
+
+def row_for(
+    key: str, info: os.stat_result, fields: Any | None, *, unread: bool = False
+) -> tuple[Any, ...]:
+    """The row of the entry file ``info`` describes (see :meth:`Writer.put`)."""
+    row: tuple[Any, ...] = (key, info.st_ino, info.st_size, info.st_atime_ns)
+    if fields is None:
+        return (*row, -1 if unread else 0, None, None, None, None, None, None, None, None)
+    etag = next((v for k, v in fields.headers if k.lower() == "etag"), None)
+    texts = (_text(fields.method), _text(fields.url), _text(fields.scope), _text(etag))
+    raw = any(isinstance(text, bytes) for text in texts)
+    row += (2 if raw else 1, *texts[:3], fields.status, fields.stored_at, fields.ttl)
+    return (*row, texts[3], fields.body_cid)
 
 
 def _text(value: str | None) -> str | bytes | None:
