@@ -92,3 +92,22 @@ def test_forked_children_add_exactly_their_own_counts(tmp_path: Path) -> None:
         assert proc.exitcode == 0
     assert in_file(tmp_path)["hits"] == 4 * 25  # each child's own, none of the parent's
     assert Stats(tmp_path).read()["hits"] == 40 + 4 * 25
+
+
+def test_counts_held_back_never_make_a_removed_directory_again(tmp_path: Path) -> None:
+    """A cache dir removed after a get (``rm -r``, a test's cleanup) stays removed when the
+    process flushes at exit; a fresh directory is still made by a count that is not held."""
+    directory = tmp_path / "cache"
+    script = (
+        "import shutil, sys\n"
+        "from ghcache.core.cache import GitHubAPICache\n"
+        f"cache = GitHubAPICache(cache_dir={str(directory)!r}, env={ENV!r})\n"
+        "cache.put('gh_api', {'a': 1}, 'repos/o/r')\n"
+        "cache.get('gh_api', 'repos/o/r')\n"
+        f"shutil.rmtree({str(directory)!r})\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert not directory.exists()
+    Stats(directory).add(misses=1)
+    assert in_file(directory)["misses"] == 1

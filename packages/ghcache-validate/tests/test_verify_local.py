@@ -152,7 +152,7 @@ def test_interrupted_run_stops_its_daemons(short_tmp: Path) -> None:
         time.sleep(0.1)
     left = {pid: command_line(pid) for pid in processes_using(short_tmp)}
     assert left == {}
-    assert list(short_tmp.iterdir()) == []
+    assert sorted(str(p.relative_to(short_tmp)) for p in short_tmp.rglob("*")) == []
 
 
 def command_line(pid: int) -> str:

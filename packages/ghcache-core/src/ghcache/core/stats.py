@@ -68,10 +68,12 @@ class Stats:
         _pending.flush(self._directory)
         self._update(None)
 
-    def _update(self, increments: dict[str, int] | None) -> None:
+    def _update(self, increments: dict[str, int] | None, *, create: bool = True) -> None:
         try:
             update_counters(self._directory, increments)
         except FileNotFoundError:
+            if not create:
+                return  # the directory was removed meanwhile (cache clear, a test's cleanup)
             # A fresh cache dir: the first miss is counted before the first write creates it.
             with contextlib.suppress(OSError):
                 self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -115,7 +117,11 @@ class _Pending:
                 found = self._counts.pop(directory, None)
                 taken = {} if found is None else {directory: found}
         for stats, counts in taken.values():
-            stats.add(**counts)  # under the lock file: exact with every other process
+            # Under the lock file: exact with every other process.  Counts held back are
+            # never a reason to make a directory again that was removed after they were made.
+            nonzero = {name: value for name, value in counts.items() if value}
+            if nonzero:
+                stats._update(nonzero, create=False)
 
     def _forget(self) -> None:
         # A forked child inherits the parent's pending increments: they are the parent's
