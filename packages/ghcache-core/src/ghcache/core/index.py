@@ -160,12 +160,12 @@ class EntryIndex:
 
         Without ``detail`` the rows hold no ETag and body CID (None)."""
         listed, _ = self._list()
-        sql = f"SELECT {ROW_COLUMNS if detail else LIST_COLUMNS}, ino FROM entries"
+        sql = f"SELECT {ROW_COLUMNS if detail else LIST_COLUMNS} FROM entries"
         found = self._read(sql)
         if self._catch_up(listed, {row[0]: row[-1] for row in found}, read=True):
             found = self._read(sql)
         found.sort(key=stored_at_of, reverse=True)  # several times faster than ORDER BY here
-        return rows_of(row[:-1] for row in found)
+        return rows_of(found)
 
     def _list(self) -> tuple[dict[str, int], list[str]]:
         """(key -> inode of each entry file, paths of temp files): the directory's names

@@ -259,12 +259,12 @@ class DiskStore:
     def _row(self, path: Path) -> Row:
         key = path.name[len(ENTRY_PREFIX) : -len(ENTRY_SUFFIX)]
         try:
-            size = path.lstat().st_size
+            info = path.lstat()
             entry = Entry.from_bytes(read_untouched(path))
         except (OSError, CorruptEntry):
-            return Row(key, 0, 0, "", "", "", 0, 0.0, 0.0, None, "")
+            return Row(key, 0, 0, "", "", "", 0, 0.0, 0.0, None, "", 0)
         row = (entry.method, entry.url, entry.scope, entry.status, entry.stored_at, entry.ttl)
-        return Row(key, size, 1, *row, entry.etag, entry.body_cid)
+        return Row(key, info.st_size, 1, *row, entry.etag, entry.body_cid, info.st_ino)
 
     def _scan_usage(self) -> tuple[int, int]:
         count = total = 0
