@@ -15,9 +15,10 @@ between leaves the transaction rolled back, which :meth:`EntryIndex.sync`
 repairs.  ``sync`` compares the directory's names and inode numbers (one
 listing, no ``stat`` per file) with the rows and reads only the files that
 differ; ``ls`` and ``prune`` run it, so files added, replaced or removed behind
-ghcache's back are picked up there.  A missing index is built by a ``sync``
-that reads every file; one SQLite cannot open (damaged, another format) is
-deleted and built again.  A hit never touches the index: the CLI's fast path
+ghcache's back are picked up there.  A missing index is built from one ``stat``
+per file (sizes and uses, what totals and eviction need), and ``ls`` and
+``prune`` read the files not read yet; one SQLite cannot open (damaged, another
+format) is deleted and built again.  A hit never touches the index: the CLI's fast path
 records a use in the file's access time alone, which eviction reads back (a
 candidate whose access time moved since its row was written is put back in
 order instead of evicted).
@@ -58,7 +59,8 @@ if TYPE_CHECKING:
 __all__ = ["INDEX_FILE", "EntryIndex", "IndexUnavailable", "Row", "Writer"]
 
 INDEX_FILE = ".index.sqlite3"
-# A first build reads every file under the write lock's shadow; writers wait that long.
+# How long a writer waits for another's transaction (a rebuild of 100,000 rows takes
+# seconds) before it changes its file without the index (a later sync records it).
 BUSY_TIMEOUT_MS = 30_000
 
 
