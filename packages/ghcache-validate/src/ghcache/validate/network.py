@@ -275,5 +275,26 @@ class LocalNetwork:
         if self.hub is not None:
             with contextlib.suppress(Exception):
                 self.hub.stop()
+        # An interrupt that lands inside subprocess.Popen() leaves its child running with
+        # nobody to reap it (Popen does not kill it); it would write into the directory
+        # being removed.  Every process of ours carries a path below root in its environment.
+        kill_processes_under(self.root)
         if not self.keep:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def kill_processes_under(root: Path) -> None:
+    """SIGKILL every process whose environment names a path below ``root`` (Linux /proc;
+    elsewhere nothing is done)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return
+    needle = str(root).encode()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes():
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
