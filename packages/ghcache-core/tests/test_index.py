@@ -113,6 +113,18 @@ def test_puts_at_a_full_cache_never_list_the_directory(full_store: tuple[Path, i
     assert store.disk_usage()[1] <= budget
 
 
+def test_a_new_process_put_into_a_cache_begun_empty_lists_nothing(tmp_path: Path) -> None:
+    """The index is made by the first put into an empty directory; later processes (each
+    ``ghcache api`` miss is one) find it in step with the files and never list them."""
+    directory = tmp_path / "cache"
+    store = DiskStore(directory, max_bytes=1 << 40)
+    for n in range(50):
+        store.write(make_entry(f"repos/o/r/{n}", 3000))
+    store.index.close()
+    seen = audited(directory, 1 << 40, "first-put")  # the index opened while watched
+    assert (seen["listings"], seen["entry_opens"]) == (0, 0)
+
+
 def test_stats_neither_lists_nor_reads(full_store: tuple[Path, int]) -> None:
     directory, budget = full_store
     seen = audited(directory, budget, "stats")

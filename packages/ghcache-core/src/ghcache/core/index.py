@@ -281,6 +281,11 @@ class EntryIndex:
             # so the call that builds it (a put, stats) does not read 100,000 files; ls and
             # prune read what is still unread.
             self.sync(read=False)
+            # Recorded even when the sync found nothing to do (a new, empty cache dir):
+            # else every later process would list the directory again on its first put.
+            with self.writing() as writer:
+                if writer.conn is not None:
+                    writer.conn.execute("INSERT OR REPLACE INTO meta VALUES ('synced', 1)")
         return conn
 
     def _open(self) -> sqlite3.Connection:
