@@ -36,7 +36,8 @@ from ghcache.core import plugins
 
 from ghcache.core.config import Settings
 
-plugins.pm.set_blocked("p2p")  # installed plugins would be told about a fake entry too
+for installed in ("p2p", "ipfs"):  # installed plugins would be told about a fake entry too
+    plugins.pm.set_blocked(installed)
 pm = plugins.load_plugins()
 assert plugins.load_plugins() is pm  # loaded once per process
 settings = Settings.from_env({"CACHE_DIR": "/nowhere", "CACHE_ENABLE_P2P": "false"})
