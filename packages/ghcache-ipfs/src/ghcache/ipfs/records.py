@@ -1,6 +1,6 @@
 """What ghcache keeps in IPFS, as bytes and names, and what it accepts back (sans-IO).
 
-Block   = seal(entry bytes as peers get them, ENTRY_AD + key + "\\0" + body CID)
+Block   = ghcache.crypto.entries.seal_entry(entry bytes as peers get them, key, body CID)
           exactly the sealed entry the p2p daemon sends a teammate; stored as a raw
           block (CIDv1, raw, sha2-256) and pinned under a name saying when it expires.
 Record  = seal(JSON {"v", "key", "block", "body_cid", "stored_at", "ttl", "size"},
@@ -23,13 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from ghcache.core.cid import cid_for_bytes, is_cid
 from ghcache.core.entry import BodyMismatch, CorruptEntry, Entry
+from ghcache.crypto.entries import open_entry, seal_entry
 
 if TYPE_CHECKING:
     from ghcache.crypto import Keyring, SealingKey
 
-# The associated data the p2p daemon seals entries with (ghcache.p2p.codec.entry_associated):
-# a block is the very envelope a teammate would receive, bound to its key and body.
-ENTRY_AD = b"ghcache/entry/1\x00"
 RECORD_AD = b"ghcache/ipfs-record/1\x00"
 RECORD_VERSION = 1
 MAX_RECORD_BYTES = 16 * 1024
@@ -82,16 +80,13 @@ def record_path(key: SealingKey, cache_key: str) -> str:
     return f"{index_dir(key.network_id)}/{record_name(key, cache_key)}"
 
 
-def entry_associated(key: str, body_cid: str) -> bytes:
-    return ENTRY_AD + key.encode("utf-8") + b"\x00" + body_cid.encode("utf-8")
-
-
 def record_associated(network_id: str, name: str) -> bytes:
     return RECORD_AD + network_id.encode("utf-8") + b"\x00" + name.encode("utf-8")
 
 
 def seal_block(keyring: Keyring, entry: Entry) -> bytes:
-    return keyring.seal(entry.for_peers(), associated=entry_associated(entry.key, entry.body_cid))
+    # the very envelope a teammate's daemon would receive, bound to its key and body
+    return seal_entry(keyring, entry.for_peers(), key=entry.key, body_cid=entry.body_cid)
 
 
 def make_record(entry: Entry, block: bytes) -> Record:
@@ -145,7 +140,7 @@ def open_block(keyring: Keyring, record: Record, block: bytes, *, now: float) ->
     if cid_for_bytes(block) != record.block:
         raise Unreadable("block does not hash to its CID")
     try:
-        raw = keyring.open(block, associated=entry_associated(record.key, record.body_cid))
+        raw = open_entry(keyring, block, key=record.key, body_cid=record.body_cid)
         entry = Entry.from_bytes(raw)
     except OpenError:
         raise Unreadable("block does not open with our keys") from None

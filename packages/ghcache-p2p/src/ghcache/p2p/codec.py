@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ghcache.crypto import entries
+
 if TYPE_CHECKING:
     from ghcache.crypto import Keyring, SealingKey
 
@@ -33,7 +35,6 @@ FETCH_PROTOCOL = "/ghcache/fetch/1.0.0"
 # Frames of the same sealed batches as gossip, straight to each connected teammate.
 PUSH_PROTOCOL = "/ghcache/push/1.0.0"
 TOPIC_PREFIX = "/ghcache/1/"
-ENTRY_AD = b"ghcache/entry/1\x00"
 ANNOUNCE_AD = b"ghcache/announce/1\x00"
 FETCH_REQUEST_AD = b"ghcache/fetch-request/1"
 NOT_FOUND = b"\x00"
@@ -51,17 +52,14 @@ def topic_for(network_id: str) -> str:
     return f"{TOPIC_PREFIX}{network_id}"
 
 
-def entry_associated(key: str, cid: str) -> bytes:
-    return ENTRY_AD + key.encode("utf-8") + b"\x00" + cid.encode("utf-8")
-
-
 def seal_entry(sealer: Sealer, raw_entry: bytes, *, key: str, cid: str) -> bytes:
-    return sealer.seal(raw_entry, associated=entry_associated(key, cid))
+    """An entry as a teammate receives it (the envelope of ``ghcache.crypto.entries``)."""
+    return entries.seal_entry(sealer, raw_entry, key=key, body_cid=cid)
 
 
 def open_entry(keyring: Keyring, sealed: bytes, *, key: str, cid: str) -> bytes:
     """The entry bytes; raises ``ghcache.crypto.OpenError`` on any tampering."""
-    return keyring.open(sealed, associated=entry_associated(key, cid))
+    return entries.open_entry(keyring, sealed, key=key, body_cid=cid)
 
 
 @dataclass(frozen=True)
