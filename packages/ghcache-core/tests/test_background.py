@@ -37,9 +37,9 @@ def test_the_reason_a_server_gives_is_the_error(tmp_path: Path) -> None:
 
 
 def test_a_server_that_never_answers_is_stopped(tmp_path: Path) -> None:
-    env = server(
-        tmp_path, "import os, time\nopen('pid', 'w').write(str(os.getpid()))\ntime.sleep(60)\n"
-    )
+    pid_file = tmp_path / "pid"
+    body = f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+    env = server(tmp_path, body + "time.sleep(60)\n")
     with pytest.raises(ControlError, match="fake server did not answer in 1 s"):
         start_detached(
             tmp_path / "cache",
