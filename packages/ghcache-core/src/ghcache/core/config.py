@@ -56,3 +56,14 @@ class Settings:
 def _whole(value: object) -> int:
     assert isinstance(value, int)
     return value
+
+
+def rows_as_given(
+    env: Mapping[str, str], defaults: Mapping[str, str]
+) -> list[tuple[str, str, str]]:
+    """``(variable, value, "env" or "default")`` as given, unchecked: what ``ghcache config``
+    shows for a plugin's variables when one of them is invalid (that is where people look)."""
+    return [
+        (name, env[name].strip(), "env") if name in env else (name, default, "default")
+        for name, default in defaults.items()
+    ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ghcache.core.config import ConfigError, Settings
+from ghcache.core.config import ConfigError, Settings, rows_as_given
 from ghcache.core.kernel.settings import parse_bool, parse_int
 
 DEFAULTS: dict[str, str] = {
@@ -158,14 +158,7 @@ def config_rows(env: Mapping[str, str]) -> list[tuple[str, str, str]]:
     try:
         settings = IPFSSettings.from_env(env)
     except ConfigError:
-        return [
-            (
-                name,
-                env[name].strip() if name in env else default,
-                "env" if name in env else "default",
-            )
-            for name, default in DEFAULTS.items()
-        ]
+        return rows_as_given(env, DEFAULTS)
     shown = settings.shown_values()
     return [(name, shown[name], settings.sources[name]) for name in DEFAULTS]
 

@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ghcache.core.config import ConfigError, Settings
+from ghcache.core.config import ConfigError, Settings, rows_as_given
 from ghcache.core.kernel.settings import parse_bool, parse_int
 
 MIB = 1024 * 1024
@@ -176,14 +176,7 @@ def config_rows(env: Mapping[str, str]) -> list[tuple[str, str, str]]:
     try:
         settings = P2PSettings.from_env(env)
     except ConfigError:
-        return [
-            (
-                name,
-                env[name].strip() if name in env else default,
-                "env" if name in env else "default",
-            )
-            for name, default in DEFAULTS.items()
-        ]
+        return rows_as_given(env, DEFAULTS)
     shown = settings.shown_values()
     return [(name, shown[name], settings.sources[name]) for name in DEFAULTS]
 
