@@ -110,23 +110,32 @@ class Announcer:
         carried: codec.Announcement | None = None
         while True:
             first = carried or await self._receive.receive()
-            carried = None
-            batch, size = [first], first.encoded_size()
-            while len(batch) < MAX_BATCH_ITEMS:
-                try:
-                    item = self._receive.receive_nowait()
-                except trio.WouldBlock:
-                    break
-                if size + item.encoded_size() > budget:
-                    carried = item
-                    break
-                batch.append(item)
-                size += item.encoded_size()
+            batch, carried = take_batch(first, self._receive, budget)
             await self.pubsub.publish(
                 self.topic, codec.encode_batch(self.keyring, self.topic, batch)
             )
             self.counters.add("announce_messages_sent")
             await trio.sleep(PUBLISH_INTERVAL)
+
+
+def take_batch(
+    first: codec.Announcement,
+    queue: trio.MemoryReceiveChannel[codec.Announcement],
+    budget: int,
+) -> tuple[list[codec.Announcement], codec.Announcement | None]:
+    """``first`` and what is queued behind it, up to ``budget`` bytes and MAX_BATCH_ITEMS:
+    (the batch, the announcement that did not fit, to lead the next one)."""
+    batch, size = [first], first.encoded_size()
+    while len(batch) < MAX_BATCH_ITEMS:
+        try:
+            item = queue.receive_nowait()
+        except trio.WouldBlock:
+            break
+        if size + item.encoded_size() > budget:
+            return batch, item
+        batch.append(item)
+        size += item.encoded_size()
+    return batch, None
 
 
 class GossipReader:

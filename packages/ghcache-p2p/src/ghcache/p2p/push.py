@@ -30,7 +30,7 @@ from ghcache.crypto import Keyring
 from ghcache.p2p import codec
 from ghcache.p2p.accept import Refused
 from ghcache.p2p.counters import P2PCounters
-from ghcache.p2p.gossip import Announcer
+from ghcache.p2p.gossip import ENVELOPE_SLACK, Announcer, take_batch
 from ghcache.p2p.node import FrameTooLarge, read_frame
 from ghcache.p2p.ratelimit import PeerRateLimiter
 from ghcache.p2p.settings import P2PSettings
@@ -45,8 +45,6 @@ log = logging.getLogger("ghcache.p2p")
 PUSH_PROTOCOL = TProtocol(codec.PUSH_PROTOCOL)
 PUSH_QUEUE = 100_000  # announcements waiting to be pushed (as the gossip queue)
 PEER_QUEUE = 256  # frames waiting for one peer; beyond, that peer gets them by gossip
-MAX_BATCH_ITEMS = 500
-ENVELOPE_SLACK = 4096
 REFRESH_EVERY = 0.5  # how soon a new teammate gets its stream (gossip reaches it meanwhile)
 PUSH_RETRY = 2.0  # after a push stream failed (the peer left, or does not speak push)
 OPEN_TIMEOUT = 5.0
@@ -184,19 +182,8 @@ class PushSender:
         carried: codec.Announcement | None = None
         while True:
             first = carried or await self._receive.receive()
-            carried = None
             # No linger: what queued while the last frame went out is the batch.
-            batch, size = [first], first.encoded_size()
-            while len(batch) < MAX_BATCH_ITEMS:
-                try:
-                    item = self._receive.receive_nowait()
-                except trio.WouldBlock:
-                    break
-                if size + item.encoded_size() > budget:
-                    carried = item
-                    break
-                batch.append(item)
-                size += item.encoded_size()
+            batch, carried = take_batch(first, self._receive, budget)
             self.counters.add("announcements_sent", len(batch))
             if not self._whole_team(self._push(batch)):
                 for item in batch:
