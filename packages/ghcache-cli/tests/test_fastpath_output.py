@@ -7,6 +7,8 @@ import io
 import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ghcache.cli import fastargs, fastpath
 from ghcache.cli.gh import output
@@ -63,3 +65,12 @@ def test_write_response_matches_output_write_cached(
     fastpath.write_response(stored, request, mine, color=color)
     output.write_cached(theirs, stored, include=include, silent=silent, color=color)
     assert mine.getvalue() == theirs.getvalue()
+
+
+@given(st.text(alphabet="abjnos/+;json x-", max_size=24))
+def test_is_json_is_ghs_pattern(content_type: str) -> None:
+    """``is_json`` (no ``re``, for the hit path) answers as gh's ``[/+]json(;|$)``."""
+    import re
+
+    expected = re.search(r"[/+]json(;|$)", content_type) is not None
+    assert output.is_json([("Content-Type", content_type)]) is expected

@@ -1,6 +1,6 @@
 """Writing API responses exactly as gh 2.23 writes them.
 
-Standard library only and cheap to import: the CLI's fast path
+Standard library only and cheap to import (not even ``json`` or ``re``): the CLI's fast path
 (:mod:`ghcache.cli.fastpath`) prints cache hits with these functions before
 click or httpx load, and the ``api`` command prints every other answer with
 the same functions, so a hit and a miss print the same bytes.
@@ -17,9 +17,6 @@ What gh does, and so what this does:
 """
 
 from __future__ import annotations
-
-import json
-import re
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on the hit path; annotations are strings
@@ -43,7 +40,6 @@ HEADER_COLOR = "\x1b[1;34m"
 RESET = "\x1b[m"
 INDENT = "  "
 
-_JSON_TYPE = re.compile(r"[/+]json(;|$)")
 TOKEN_CHARS = frozenset(
     "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
@@ -178,7 +174,16 @@ _CONTROL_ESCAPES.update({b"\\u00%02x" % code: b"\\\\%o" % code for code in range
 
 
 def is_json(headers: Iterable[tuple[str, str]]) -> bool:
-    return bool(_JSON_TYPE.search(header_value(headers, "content-type")))
+    """gh's test ``[/+]json(;|$)`` on the Content-Type, without ``re`` (a hit's import)."""
+    value = header_value(headers, "content-type")
+    for marker in ("/json", "+json"):
+        start = value.find(marker)
+        while start >= 0:
+            end = start + len(marker)
+            if end == len(value) or value[end] == ";":
+                return True
+            start = value.find(marker, start + 1)
+    return False
 
 
 def sanitize_json_controls(body: bytes) -> bytes:
@@ -227,6 +232,8 @@ class _Number(str):
 
 
 def _parse_ordered(text: str) -> Any:
+    import json  # colour output only: a plain or --include hit need not load it
+
     return json.loads(
         text,
         object_pairs_hook=_Pairs,
