@@ -45,6 +45,7 @@ error_log {dir}/error.log;
 events {{ worker_connections 1024; }}
 http {{
     access_log off;
+    keepalive_requests 10000000;  # the load keeps each connection for the whole level
     proxy_cache_path {dir}/cache keys_zone=gh:10m;
     server {{
         listen 127.0.0.1:{port};
@@ -95,7 +96,12 @@ def start_nginx(work: Path, hub_url: str) -> tuple[subprocess.Popen[bytes], str]
         port = probe.getsockname()[1]
     conf = work / "nginx.conf"
     (work / "cache").mkdir()
-    conf.write_text(NGINX_CONF.format(dir=work, port=port, upstream=hub_url.rstrip("/")))
+    text = NGINX_CONF.format(dir=work, port=port, upstream=hub_url.rstrip("/"))
+    if os.geteuid() == 0:
+        # Started as root, nginx runs its worker as nobody, who cannot enter our 0700
+        # temp dir to write the cache (every answer a 500): keep the worker as us.
+        text = "user root;\n" + text
+    conf.write_text(text)
     process = subprocess.Popen([binary, "-c", str(conf), "-p", str(work)])
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
