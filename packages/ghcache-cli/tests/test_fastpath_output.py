@@ -74,3 +74,24 @@ def test_is_json_is_ghs_pattern(content_type: str) -> None:
 
     expected = re.search(r"[/+]json(;|$)", content_type) is not None
     assert output.is_json([("Content-Type", content_type)]) is expected
+
+
+@given(st.text(alphabet='<>;" relnxt,\t=a/', max_size=40))
+def test_link_targets_are_ghs_pattern(value: str) -> None:
+    """``link_targets`` (no ``re``, for a --paginate hit) finds what gh's pattern finds."""
+    import re
+
+    from ghcache.cli.gh.paginate import link_targets
+
+    for text in (value, '<https://api.github.com/x?page=2>; rel="next", ' + value):
+        assert link_targets(text) == re.findall(r'<([^>]+)>;\s*rel="([^"]+)"', text)
+
+
+@given(st.text(alphabet="per_ag=&;1x+%5F", max_size=30))
+def test_per_page_is_read_as_parse_qs_reads_it(query: str) -> None:
+    """``sets_per_page`` (urllib-free for plain queries) agrees with ``parse_qs``."""
+    from urllib.parse import parse_qs
+
+    from ghcache.cli.gh.paginate import sets_per_page
+
+    assert sets_per_page(query) == bool(parse_qs(query).get("per_page", [""])[0])

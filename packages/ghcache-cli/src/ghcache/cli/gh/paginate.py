@@ -10,9 +10,6 @@ into one JSON array instead.
 
 from __future__ import annotations
 
-import json
-import re
-
 from ghcache.cli.gh.output import header_value
 
 TYPE_CHECKING = False
@@ -20,16 +17,52 @@ if TYPE_CHECKING:  # a --paginate hit need not load typing
     from collections.abc import Iterator
     from typing import Any
 
-_LINK = re.compile(r'<([^>]+)>;\s*rel="([^"]+)"')
+_SPACE = " \t\n\r\f\v"  # what \s matches in gh's pattern (ASCII)
 PER_PAGE = 100
 
 
 def find_next_page(headers: list[tuple[str, str]]) -> str | None:
     """The ``rel="next"`` URL of the (first) Link header, or None."""
-    for url, rel in _LINK.findall(header_value(headers, "link")):
+    for url, rel in link_targets(header_value(headers, "link")):
         if rel == "next":
             return url
     return None
+
+
+def link_targets(value: str) -> list[tuple[str, str]]:
+    """(URL, rel) pairs as gh finds them: ``<([^>]+)>;\\s*rel="([^"]+)"``, each match
+    tried from every ``<`` after the last match (without ``re``: a --paginate hit)."""
+    found: list[tuple[str, str]] = []
+    start = value.find("<")
+    while start >= 0:
+        close = value.find(">", start + 1)
+        after = close + 1
+        if close > start + 1 and value.startswith(";", after):
+            rel_at = after + 1
+            while rel_at < len(value) and value[rel_at] in _SPACE:
+                rel_at += 1
+            if value.startswith('rel="', rel_at):
+                end = value.find('"', rel_at + 5)
+                if end > rel_at + 5:
+                    found.append((value[start + 1 : close], value[rel_at + 5 : end]))
+                    start = value.find("<", end + 1)
+                    continue
+        start = value.find("<", start + 1)
+    return found
+
+
+def sets_per_page(query: str) -> bool:
+    """Whether a query string gives ``per_page`` a value (as ``parse_qs`` reads it; plain
+    queries are read without loading urllib.parse, which a --paginate hit would pay)."""
+    if "%" not in query and "+" not in query:
+        pairs = (pair.partition("=") for pair in query.split("&"))
+        return any(name == "per_page" and value for name, _, value in pairs)
+    from urllib.parse import parse_qs
+
+    try:
+        return bool(parse_qs(query, strict_parsing=False).get("per_page", [""])[0])
+    except ValueError:
+        return False
 
 
 def add_per_page(path: str, params: dict[str, Any], per_page: int = PER_PAGE) -> str:
@@ -38,14 +71,8 @@ def add_per_page(path: str, params: dict[str, Any], per_page: int = PER_PAGE) ->
         return path
     separator = "?"
     if "?" in path:
-        query = path.split("?", 1)[1]
-        from urllib.parse import parse_qs  # only when the caller wrote a query
-
-        try:
-            if parse_qs(query, strict_parsing=False).get("per_page", [""])[0]:
-                return path
-        except ValueError:
-            pass
+        if sets_per_page(path.split("?", 1)[1]):
+            return path
         separator = "&"
     return f"{path}{separator}per_page={per_page}"
 
@@ -74,6 +101,8 @@ def _tokens(value: Any) -> Iterator[tuple[str, Any]]:
 def find_end_cursor(body: bytes) -> str:
     """The cursor for the next GraphQL page, or "" when there is none (gh's ``findEndCursor``)."""
     try:
+        import json  # GraphQL pages only
+
         parsed = json.loads(body.decode("utf-8", errors="replace"), object_pairs_hook=_Pairs)
         tokens = list(_tokens(parsed))
     except (ValueError, RecursionError):
