@@ -17,21 +17,26 @@ def server(tmp_path: Path, body: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(tmp_path)}
 
 
+def start_fake(tmp_path: Path, env: dict[str, str], timeout: float) -> None:
+    """Start ``fake_server``, which never answers a status request."""
+    start_detached(
+        tmp_path / "cache",
+        env,
+        module=["fake_server"],
+        log_name="fake.log",
+        reason_prefix="fake: ",
+        what="fake server",
+        timeout=timeout,
+        status=lambda wait: None,
+    )
+
+
 def test_the_reason_a_server_gives_is_the_error(tmp_path: Path) -> None:
     env = server(
         tmp_path, "import sys\nprint('noise')\nprint('fake: port 9 in use')\nsys.exit(3)\n"
     )
     with pytest.raises(ControlError) as failed:
-        start_detached(
-            tmp_path / "cache",
-            env,
-            module=["fake_server"],
-            log_name="fake.log",
-            reason_prefix="fake: ",
-            what="fake server",
-            timeout=20,
-            status=lambda timeout: None,
-        )
+        start_fake(tmp_path, env, timeout=20)
     assert (str(failed.value), failed.value.status) == ("port 9 in use", 3)
     assert "noise" in (tmp_path / "cache" / "fake.log").read_text()
 
@@ -41,16 +46,7 @@ def test_a_server_that_never_answers_is_stopped(tmp_path: Path) -> None:
     body = f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
     env = server(tmp_path, body + "time.sleep(60)\n")
     with pytest.raises(ControlError, match="fake server did not answer in 1 s"):
-        start_detached(
-            tmp_path / "cache",
-            env,
-            module=["fake_server"],
-            log_name="fake.log",
-            reason_prefix="fake: ",
-            what="fake server",
-            timeout=1,
-            status=lambda timeout: None,
-        )
+        start_fake(tmp_path, env, timeout=1)
     pid = int(pid_file.read_text())
     deadline = time.monotonic() + 10
     while alive(pid) and time.monotonic() < deadline:

@@ -79,16 +79,17 @@ def serve_hit(
             return None
     stored: entries.EntryFields | None = None
     try:
+        caller = Caller(request, env)  # once for every page: settings, host, token
         if request.is_plain:
-            stored = lookup(request, request.endpoint, env, time.time())
+            stored = lookup(request, caller, request.endpoint, env, time.time())
             if stored is None:
                 return None
             printed, pages = b"", 1
         else:
-            printed, pages = print_hit_pages(request, env, stdout, color)
-    except Exception:  # anything unexpected: the slow path gives the real answer
+            printed, pages = print_hit_pages(request, caller, env, stdout, color)
+    except Exception:  # a bad setting, anything unexpected: the slow path gives the answer
         return None
-    count_hit(settings.cache_dir(env), pages)
+    count_hit(caller.cache_dir, pages)
     try:
         if stored is not None:
             write_response(stored, request, stdout, color=color)
@@ -106,7 +107,7 @@ def serve_hit(
 
 
 def print_hit_pages(
-    request: FastRequest, env: Mapping[str, str], stdout: IO[bytes], color: bool
+    request: FastRequest, caller: Caller, env: Mapping[str, str], stdout: IO[bytes], color: bool
 ) -> tuple[bytes, int]:
     """(the output, pages read) of a ``--jq``/``--template``/``--paginate`` call whose every
     page is a hit, printed by the api command's own page loop and printer into memory
@@ -122,19 +123,18 @@ def print_hit_pages(
     def fetch(method: str, target: str, payload: bytes | None) -> entries.EntryFields:
         nonlocal pages
         if graphql_url is not None:
-            found = lookup_graphql(request, target, payload or b"", env, now)
+            found = lookup_graphql(request, caller, target, payload or b"", now)
             if found is None or method != "POST":
                 raise NotAHit(target)
             pages += 1
             return found
-        _, base, _ = hosts.api_urls(request.hostname, env)
         if payload is not None or method != "GET":
             raise NotAHit(target)
         if "://" in target:  # a Link page: a URL below the API's base, as the client keys it
-            if not target.startswith(base):
+            if not target.startswith(caller.rest_url):
                 raise NotAHit(target)
-            target = target[len(base) :]
-        stored = lookup(request, target, env, now)
+            target = target[len(caller.rest_url) :]
+        stored = lookup(request, caller, target, env, now)
         if stored is None:
             raise NotAHit(target)
         pages += 1
@@ -147,7 +147,7 @@ def print_hit_pages(
     if path == "graphql":
         from ghcache.cli.gh.fields import parse_fields
 
-        graphql_url = hosts.api_urls(request.hostname, env)[2]
+        graphql_url = caller.graphql_url
         # fastargs let through no value that reads a file or fills a placeholder
         params = parse_fields(request.raw_fields, request.typed_fields, stdin=None, fill=str)
         method = "POST"
@@ -193,15 +193,11 @@ class Caller:
 
 
 def lookup(
-    request: FastRequest, endpoint: str, env: Mapping[str, str], now: float
+    request: FastRequest, caller: Caller, endpoint: str, env: Mapping[str, str], now: float
 ) -> entries.EntryFields | None:
-    """The stored 2xx entry that answers ``endpoint`` (with ``request``'s headers, host and
-    TTL) for this caller with no request (``kernel.serving``), or None (then the click path
-    runs)."""
-    try:
-        caller = Caller(request, env)
-    except (settings.ConfigError, NotAHit):
-        return None
+    """The stored 2xx entry that answers ``endpoint`` (with ``request``'s headers and TTL)
+    for ``caller`` with no request (``kernel.serving``), or None (then the click path runs);
+    ``env`` fills placeholders."""
     if endpoint == "graphql" or endpoint.startswith(("http://", "https://")):
         return None
     filled = fill_placeholders(endpoint, env)
@@ -217,15 +213,11 @@ def lookup(
 
 
 def lookup_graphql(
-    request: FastRequest, url: str, payload: bytes, env: Mapping[str, str], now: float
+    request: FastRequest, caller: Caller, url: str, payload: bytes, now: float
 ) -> entries.EntryFields | None:
     """As :func:`lookup`, for a GraphQL query POSTed to ``url`` with the JSON ``payload``."""
     from ghcache.core.kernel import graphql
 
-    try:
-        caller = Caller(request, env)
-    except (settings.ConfigError, NotAHit):
-        return None
     if url != caller.graphql_url:
         return None
     # Keyed below the REST base when it lies there, else beside it (``ApiRequest.for_url``).
